@@ -1,0 +1,3 @@
+"""claudetracing: Claude Code sessions as faithful MLflow traces."""
+
+__version__ = "0.1.0"

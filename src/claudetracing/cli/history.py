@@ -1,0 +1,95 @@
+"""`traces import`, `traces demo` and `traces ui`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from claudetracing import config as config_mod
+from claudetracing import paths
+from claudetracing.cli import app
+
+
+@app.command("import")
+def import_(
+    transcripts: Annotated[
+        list[Path] | None, typer.Argument(help="Transcript files or folders (default: this "
+                                          "repository's sessions under ~/.claude/projects).")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="Only sessions active within, e.g. 7d.")] = None,
+) -> None:
+    """Backfill past sessions. Turns already traced are never traced twice."""
+    from filelock import FileLock, Timeout
+    from rich.progress import Progress
+
+    from claudetracing import importer, runtime, spool
+    from claudetracing.export import Exporter
+    from claudetracing.pipeline import prepare
+
+    root = config_mod.find_root()
+    since_s = runtime.parse_age(since) if since else None
+    found = importer.expand(transcripts) if transcripts else importer.discover(root, since_s=since_s)
+    if not found:
+        typer.echo(f"no sessions found for {root} in {paths.claude_projects_dir()}", err=True)
+        return
+    cfg = config_mod.load(root)
+    exporter = Exporter(cfg, prepare=prepare(cfg))
+    paths.ensure_private_dir(spool.spool_dir())
+    lock = FileLock(str(spool.spool_dir() / "exporter.lock"))
+    try:
+        lock.acquire(timeout=120)
+    except Timeout:
+        typer.echo("the exporter is busy; try again in a minute", err=True)
+        raise typer.Exit(1) from None
+    try:
+        with Progress(transient=True, console=None) as progress:
+            task = progress.add_task("importing", total=len(found))
+            summary = importer.run_import(
+                exporter, found, on_done=lambda *_: progress.advance(task)
+            )
+    finally:
+        lock.release()
+    typer.echo(
+        f"{summary.sessions} session(s): {summary.exported} turn(s) exported, "
+        f"{summary.already} already traced, {summary.pending} still in progress "
+        f"→ {cfg.tracking_uri} experiment {cfg.experiment!r}", err=True,
+    )
+    if summary.skipped_lines:
+        typer.echo(f"{summary.skipped_lines} unreadable transcript line(s) skipped", err=True)
+    for path, reason in summary.errors.items():
+        typer.echo(f"failed {path}: {reason}", err=True)
+    if summary.errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo() -> None:
+    """Run the pipeline on bundled sample sessions into the local store and show the result."""
+    from claudetracing.demo import run_demo
+
+    result = run_demo()
+    typer.echo(f"Sample sessions exported to {result.tracking_uri}")
+    typer.echo(f"experiment {result.experiment!r}: {len(result.trace_ids)} trace(s), one per turn")
+    for trace_id in result.trace_ids:
+        typer.echo(f"  {trace_id}")
+    typer.echo("Look at them: `traces ui` (MLflow UI on the local store).")
+    typer.echo("Trace your own repository: `traces init --local` inside it.")
+
+
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Port for the MLflow UI.")] = 5000,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+) -> None:
+    """Open the MLflow UI on the embedded local store."""
+    paths.local_store_dir().mkdir(parents=True, exist_ok=True)
+    typer.echo(f"MLflow UI on http://{host}:{port} (Ctrl-C to stop)", err=True)
+    command = [
+        sys.executable, "-m", "mlflow", "server", "--backend-store-uri", paths.local_tracking_uri(),
+        "--default-artifact-root", paths.local_artifact_uri(), "--host", host, "--port", str(port),
+    ]
+    raise typer.Exit(subprocess.call(command))

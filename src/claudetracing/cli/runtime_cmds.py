@@ -1,0 +1,82 @@
+"""`traces hook`, `traces flush` and `traces status`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from claudetracing import config as config_mod
+from claudetracing import runtime
+from claudetracing import status as status_mod
+from claudetracing.cli import app
+
+
+@app.command()
+def hook() -> None:
+    """Called by Claude Code. Spools the event and returns at once; never fails the session."""
+    from claudetracing.hook import main
+
+    sys.exit(main())
+
+
+@app.command()
+def flush(
+    wait: Annotated[
+        float, typer.Option(help="Seconds to wait for a running exporter to finish first.")
+    ] = 60.0,
+) -> None:
+    """Export everything pending now, in the foreground, and report what failed and why."""
+    report = runtime.drain(
+        force=True, wait_for_lock=wait, progress=lambda m: typer.echo(m, err=True)
+    )
+    if report.busy:
+        typer.echo("another exporter is still running; try again or pass a longer --wait", err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"{report.exported} turn(s) exported, {report.already} already there, "
+        f"{report.done_entries} hook event(s) done", err=True,
+    )
+    if report.skipped_lines:
+        typer.echo(f"{report.skipped_lines} unreadable transcript line(s) skipped", err=True)
+    for name, reason in report.retrying.items():
+        typer.echo(f"still pending {name}: {reason}", err=True)
+    for name in report.failed + report.corrupt:
+        typer.echo(f"set aside {name} (see `traces status`)", err=True)
+    if report.retrying or report.failed or report.corrupt:
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    offline: Annotated[bool, typer.Option(help="Do not contact the backend.")] = False,
+) -> None:
+    """Where every setting came from, whether tracing works, and what is waiting."""
+    report = status_mod.gather(config_mod.find_root(), check_backend=not offline)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        typer.echo(f"repository:   {report.root}")
+        for key, value in report.settings.items():
+            typer.echo(f"  {key} = {value['value']}   [{value['source']}]")
+        typer.echo(f"tracking URI: {report.tracking_uri}")
+        typer.echo(f"backend:      {'ok' if report.backend_ok else 'FAILING'} - "
+                   f"{report.backend_detail}")
+        typer.echo(f"hooks:        {', '.join(report.hooks) or 'none'}")
+        typer.echo(f".gitignore:   {'ok' if report.gitignore else 'no claudetracing block'}")
+        typer.echo(f"spool:        {report.pending} pending, {report.failed} failed, "
+                   f"{report.corrupt} corrupt")
+        typer.echo(f"last export:  {status_mod.age(report.last_success_at)}")
+        if report.last_error:
+            typer.echo(f"last error:   {report.last_error} "
+                       f"({status_mod.age(report.last_error_at)})")
+        for problem in report.problems:
+            typer.secho(f"problem: {problem.what}", fg="red", err=True)
+            typer.echo(f"  fix: {problem.fix}", err=True)
+        if report.ok:
+            typer.echo("tracing works.")
+    if not report.ok:
+        raise typer.Exit(1)

@@ -1,0 +1,115 @@
+"""Export the finished turns of a transcript to a destination, each exactly once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from claudetracing import ledger as ledger_mod
+from claudetracing.config import Config
+from claudetracing.identity import current_user
+from claudetracing.mlflow_backend import MlflowBackend
+from claudetracing.trace_builder import TurnTrace, build_trace
+from claudetracing.turns import Turn, read_session
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ExportReport:
+    transcript: Path
+    exported: list[str] = field(default_factory=list)  # trace ids written now
+    already: int = 0  # turns found in the ledger or the backend
+    pending: int = 0  # turns not finished yet (left for a later run)
+    pending_started_ns: int | None = None  # when the first unfinished turn began
+    empty: int = 0  # turns with no model response (local commands), nothing to trace
+    skipped_lines: int = 0
+    repaired_lines: int = 0
+    last_turn: Turn | None = None
+
+
+# What happens to a trace between building and upload (enrichments, redaction): issue-owned hooks.
+Preparer = Callable[[TurnTrace, Turn], TurnTrace]
+
+
+@dataclass
+class Exporter:
+    """Exports transcripts to one configured destination."""
+
+    config: Config
+    prepare: Preparer | None = None
+    backend: MlflowBackend = field(init=False)
+    user: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.backend = MlflowBackend(self.config.tracking_uri, self.config.experiment)
+        self.user = current_user(self.config.root, self.config.get("CLAUDETRACING_USER"))
+
+    def export_transcript(
+        self, path: Path, *, final: bool = False, done_hint: str | None = None
+    ) -> ExportReport:
+        """Export every finished turn not exported yet.
+
+        `final`: the session is over, so an unfinished last turn is exported as it stands
+        (marked ERROR) instead of waiting. `done_hint`: the last answer Claude Code reported at
+        Stop; a turn that ends with exactly that answer is finished even if its stop reason
+        has not reached the transcript yet.
+        """
+        report = ExportReport(transcript=path)
+        session_ledger = ledger_mod.open_session(
+            self.config.tracking_uri, self.config.experiment, path.stem
+        )
+        start = session_ledger.offset
+        try:
+            if start > path.stat().st_size:
+                start = 0  # the file was replaced: read it again, the keys keep us exactly once
+        except FileNotFoundError:
+            start = 0
+        session = read_session(path, start_offset=start, final=final)
+        report.skipped_lines = len(session.read.skipped) + session.subagent_lines_skipped
+        report.repaired_lines = session.read.repaired
+        try:
+            for turn in session.turns:
+                if not turn.complete and done_hint and _ends_with(turn, done_hint):
+                    turn.complete = True
+                if not turn.complete and not final:
+                    report.pending += 1
+                    report.pending_started_ns = turn.run.start_ns
+                    break
+                self._export_turn(turn, session_ledger, report)
+                session_ledger.offset = turn.end_offset
+                report.last_turn = turn
+        finally:
+            session_ledger.save()
+        return report
+
+    def _export_turn(
+        self, turn: Turn, session_ledger: ledger_mod.SessionLedger, report: ExportReport
+    ) -> None:
+        if not turn.run.llm_calls:
+            report.empty += 1
+            return
+        if session_ledger.has(turn.key):
+            report.already += 1
+            return
+        existing = self.backend.find_turn(turn.key)
+        if existing:
+            session_ledger.record(turn.key, existing)
+            report.already += 1
+            return
+        trace = build_trace(turn, self.user)
+        if self.prepare is not None:
+            trace = self.prepare(trace, turn)
+        trace_id = self.backend.write(trace)
+        self.backend.confirm(trace_id, expected_spans=len(trace.root.walk()))
+        session_ledger.record(turn.key, trace_id)
+        session_ledger.save()
+        report.exported.append(trace_id)
+        log.info("exported turn %s as %s", turn.key, trace_id)
+
+
+def _ends_with(turn: Turn, answer: str) -> bool:
+    finished = all(tool.finished for tool in turn.run.tool_calls)
+    return finished and turn.run.final_text.strip() == answer.strip() != ""

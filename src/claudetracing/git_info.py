@@ -1,0 +1,106 @@
+"""The one module that reads git: remote, commit, branch and dirtiness of a working tree."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+_SCP_LIKE = re.compile(r"^(?:[^@/]+@)?([^:/]+):(.+)$")
+
+
+def strip_credentials(url: str) -> str:
+    """Remove `user:password@` (or a token) from a remote URL; scp-like URLs keep no secret."""
+    if "://" not in url:
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def repo_name_from_url(url: str) -> str | None:
+    """`org/repo` from https, ssh or scp-like remote URLs."""
+    if "://" in url:
+        path = urlsplit(url).path
+    else:
+        match = _SCP_LIKE.match(url)
+        path = match.group(2) if match else url
+    path = path.strip("/")
+    if path.endswith(".git"):
+        path = path[: -len(".git")]
+    parts = [p for p in path.split("/") if p]
+    if not parts:
+        return None
+    return "/".join(parts[-2:])
+
+
+def _repo(root: Path):  # type: ignore[no-untyped-def]
+    try:
+        import git
+    except ImportError:  # pragma: no cover - gitpython is a dependency
+        return None
+    try:
+        return git.Repo(root, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError, OSError):
+        return None
+
+
+def remote_url(root: Path) -> str | None:
+    repo = _repo(root)
+    if repo is None:
+        return None
+    try:
+        remotes = {r.name: r for r in repo.remotes}
+        remote = remotes.get("origin") or next(iter(remotes.values()), None)
+        if remote is None:
+            return None
+        return strip_credentials(next(iter(remote.urls)))
+    except Exception:  # a broken config must not cost a trace
+        return None
+
+
+def remote_repo_name(root: Path) -> str | None:
+    url = remote_url(root)
+    return repo_name_from_url(url) if url else None
+
+
+@dataclass
+class GitSnapshot:
+    commit_id: str | None
+    branch: str | None
+    remote_url: str | None
+    repo_name: str
+    dirty: bool | None
+    toplevel: Path | None
+
+
+def snapshot(cwd: Path) -> GitSnapshot | None:
+    """The working tree's state now; None outside any repository."""
+    repo = _repo(cwd)
+    if repo is None:
+        return None
+    try:
+        toplevel = Path(repo.working_tree_dir) if repo.working_tree_dir else None
+    except Exception:
+        toplevel = None
+    try:
+        commit = repo.head.commit.hexsha if repo.head.is_valid() else None
+    except Exception:
+        commit = None
+    try:
+        branch = None if repo.head.is_detached else repo.active_branch.name
+    except Exception:  # unborn branch: HEAD points at a ref that has no commit yet
+        try:
+            branch = repo.git.symbolic_ref("--short", "HEAD")
+        except Exception:
+            branch = None
+    try:
+        dirty: bool | None = repo.is_dirty(untracked_files=True)
+    except Exception:
+        dirty = None
+    url = remote_url(cwd)
+    name = (repo_name_from_url(url) if url else None) or (toplevel or cwd).name
+    return GitSnapshot(commit, branch, url, name, dirty, toplevel)

@@ -1,0 +1,52 @@
+"""What has been exported where: per destination and session, turn keys and the read offset."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from claudetracing import paths
+from claudetracing.jsonfiles import write_text_atomic
+
+
+def destination_id(tracking_uri: str, experiment: str) -> str:
+    return hashlib.sha256(f"{tracking_uri}\n{experiment}".encode()).hexdigest()[:16]
+
+
+@dataclass
+class SessionLedger:
+    """Exported turns of one session at one destination. Small: one file per session."""
+
+    path: Path
+    exported: dict[str, str] = field(default_factory=dict)  # turn key -> trace id
+    offset: int = 0  # where the first turn not yet exported starts in the transcript
+
+    def has(self, turn_key: str) -> bool:
+        return turn_key in self.exported
+
+    def record(self, turn_key: str, trace_id: str) -> None:
+        self.exported[turn_key] = trace_id
+
+    def save(self) -> None:
+        paths.ensure_private_dir(self.path.parent)
+        body = {"exported": self.exported, "offset": self.offset}
+        write_text_atomic(self.path, json.dumps(body, indent=1) + "\n", mode=0o600)
+
+
+def open_session(tracking_uri: str, experiment: str, session_id: str) -> SessionLedger:
+    folder = paths.data_dir() / "state" / destination_id(tracking_uri, experiment)
+    path = folder / f"{session_id}.json"
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        # A lost or damaged ledger costs only time: the backend check keeps exports exactly once.
+        return SessionLedger(path)
+    exported = body.get("exported") if isinstance(body, dict) else None
+    offset = body.get("offset") if isinstance(body, dict) else None
+    return SessionLedger(
+        path,
+        exported=dict(exported) if isinstance(exported, dict) else {},
+        offset=offset if isinstance(offset, int) and offset >= 0 else 0,
+    )

@@ -1,0 +1,176 @@
+"""The one module that talks to MLflow: experiments, writing span trees, finding turns."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING, Any
+
+from claudetracing import paths
+from claudetracing.errors import BackendError
+from claudetracing.trace_builder import TURN_KEY_TAG, SpanNode, TurnTrace
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities import LiveSpan, Trace
+
+
+def _quiet_mlflow() -> None:
+    # Our exporter runs detached; MLflow's start-up chatter would only fill our log.
+    os.environ.setdefault("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
+    os.environ.setdefault("MLFLOW_TRACE_SAMPLING_RATIO", "1.0")
+    import mlflow  # noqa: F401 - configures its loggers on import; quiet them after that
+
+    for name in ("mlflow", "alembic", "databricks"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class MlflowBackend:
+    """An MLflow tracking destination: one tracking URI, one experiment."""
+
+    def __init__(self, tracking_uri: str, experiment_name: str) -> None:
+        self.tracking_uri = tracking_uri
+        self.experiment_name = experiment_name
+        self._client: MlflowClient | None = None
+        self._experiment_id: str | None = None
+
+    @property
+    def is_local_sqlite(self) -> bool:
+        return self.tracking_uri.startswith("sqlite:")
+
+    def connect(self, *, create: bool = True) -> str:
+        """Point MLflow at the destination and return the experiment id (created if asked)."""
+        if self._experiment_id is not None:
+            return self._experiment_id
+        _quiet_mlflow()
+        import mlflow
+
+        if self.is_local_sqlite:
+            paths.local_store_dir().mkdir(parents=True, exist_ok=True)
+        mlflow.set_tracking_uri(self.tracking_uri)
+        client = mlflow.MlflowClient(tracking_uri=self.tracking_uri)
+        try:
+            experiment = client.get_experiment_by_name(self.experiment_name)
+            if experiment is None:
+                if not create:
+                    raise BackendError(
+                        f"experiment {self.experiment_name!r} does not exist at {self.tracking_uri}",
+                        "run `traces init` to create it",
+                    )
+                artifact = paths.local_artifact_uri() if self.is_local_sqlite else None
+                experiment_id = client.create_experiment(
+                    self.experiment_name, artifact_location=artifact
+                )
+            else:
+                experiment_id = experiment.experiment_id
+        except BackendError:
+            raise
+        except Exception as exc:  # every MLflow/HTTP failure becomes one message
+            raise BackendError(
+                f"cannot reach the tracking backend {self.tracking_uri}: {_short(exc)}",
+                "check the server or login, then run `traces flush`",
+            ) from exc
+        self._client = client
+        self._experiment_id = experiment_id
+        return experiment_id
+
+    @property
+    def client(self) -> MlflowClient:
+        self.connect()
+        assert self._client is not None
+        return self._client
+
+    def find_turn(self, turn_key: str) -> str | None:
+        """The trace already exported for this turn, if any (the exactly-once check)."""
+        experiment_id = self.connect()
+        try:
+            found = self.client.search_traces(
+                locations=[experiment_id],
+                filter_string=f"tags.`{TURN_KEY_TAG}` = {_quote(turn_key)}",
+                max_results=1,
+                include_spans=False,
+            )
+        except Exception as exc:
+            raise BackendError(f"cannot search traces: {_short(exc)}") from exc
+        return found[0].info.trace_id if found else None
+
+    def write(self, trace: TurnTrace) -> str:
+        """Store the span tree as one trace and return its id."""
+        experiment_id = self.connect()
+        import mlflow
+
+        # Spans go to the global tracking URI: set it per write, one exporter may serve many.
+        mlflow.set_tracking_uri(self.tracking_uri)
+        try:
+            root = self._start(mlflow, trace.root, None, experiment_id, trace)
+            self._finish_children(mlflow, trace.root, root)
+            self._end(root, trace.root)
+        except Exception as exc:
+            raise BackendError(f"cannot write the trace of turn {trace.key}: {_short(exc)}") from exc
+        return str(root.trace_id)
+
+    def get(self, trace_id: str) -> Trace | None:
+        try:
+            return self.client.get_trace(trace_id)
+        except Exception:
+            return None
+
+    def confirm(self, trace_id: str, expected_spans: int) -> None:
+        """Read the trace back; raise unless every span arrived."""
+        trace = self.get(trace_id)
+        if trace is None:
+            raise BackendError(f"trace {trace_id} was written but cannot be read back")
+        got = len(trace.data.spans)
+        if got != expected_spans:
+            raise BackendError(f"trace {trace_id} has {got} spans, expected {expected_spans}")
+
+    def delete(self, trace_ids: list[str]) -> None:
+        experiment_id = self.connect()
+        self.client.delete_traces(experiment_id=experiment_id, trace_ids=trace_ids)
+
+    def _start(
+        self,
+        mlflow: Any,
+        node: SpanNode,
+        parent: LiveSpan | None,
+        experiment_id: str,
+        trace: TurnTrace | None,
+    ) -> LiveSpan:
+        attributes = {k: v for k, v in node.attributes.items() if v is not None}
+        kwargs: dict[str, Any] = {}
+        if trace is not None:
+            kwargs = {"tags": trace.tags, "metadata": trace.metadata, "experiment_id": experiment_id}
+        return mlflow.start_span_no_context(
+            node.name,
+            span_type=node.span_type,
+            parent_span=parent,
+            inputs=node.inputs,
+            attributes=attributes,
+            start_time_ns=node.start_ns,
+            **kwargs,
+        )
+
+    def _finish_children(self, mlflow: Any, node: SpanNode, live: LiveSpan) -> None:
+        for child in node.children:
+            span = self._start(mlflow, child, live, "", None)
+            self._finish_children(mlflow, child, span)
+            self._end(span, child)
+
+    @staticmethod
+    def _end(span: LiveSpan, node: SpanNode) -> None:
+        from mlflow.entities import SpanStatus
+
+        span.end(
+            outputs=node.outputs,
+            status=SpanStatus(node.status, node.status_message),
+            end_time_ns=node.end_ns,
+        )
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]

@@ -1,0 +1,1 @@
+"""Harness that drives the real Claude Code CLI offline against a scripted Messages API."""

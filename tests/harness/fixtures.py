@@ -1,0 +1,48 @@
+"""Pytest fixtures for driving the real Claude Code CLI offline (import them into a conftest)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .claude_cli import INSTALL_HINT
+from .claude_cli import claude_bin as _claude_bin
+from .gitrepo import make_git_repo
+from .messages_api import MessagesAPI
+
+
+@pytest.fixture(scope="session")
+def claude_bin() -> str:
+    """Path of the claude executable; fails (never skips) when it is missing."""
+    path = _claude_bin()
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        pytest.fail(f"Claude Code CLI not found at {path!r}. Install it with: {INSTALL_HINT}")
+    return path
+
+
+@pytest.fixture
+def messages_api() -> Iterator[MessagesAPI]:
+    """A started scripted Messages API (set its scenario with set_scenario); stopped afterwards."""
+    with MessagesAPI() as api:
+        yield api
+
+
+@pytest.fixture
+def claude_home(tmp_path: Path) -> Path:
+    """A scratch HOME for claude: its ~/.claude and ~/.claude.json live here."""
+    home = tmp_path / "home"
+    home.mkdir()
+    return home
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path, claude_home: Path) -> Path:
+    """A real git repo (branch main, one commit, origin github.com/acme/widgets) in tmp_path.
+
+    Its git config is the scratch home's .gitconfig, the same file claude_env() points
+    GIT_CONFIG_GLOBAL at, so Claude Code and its tools see the same hermetic config.
+    """
+    return make_git_repo(tmp_path / "widgets", claude_home / ".gitconfig")

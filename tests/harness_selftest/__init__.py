@@ -1,0 +1,1 @@
+"""Selftests of the Claude Code harness (they run the real CLI)."""

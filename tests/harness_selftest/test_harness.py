@@ -1,0 +1,237 @@
+"""Selftests: drive the real Claude Code CLI through the harness and check what it reports."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.harness.claude_cli import ClaudeRun, project_dir_name
+from tests.harness.gitrepo import make_git_repo
+from tests.harness.hooks import install_recording_hooks, read_hook_log
+from tests.harness.messages_api import (
+    AUX_USAGE,
+    MessagesAPI,
+    Scenario,
+    Step,
+    Text,
+    ToolUse,
+    Turn,
+)
+from tests.harness.scenarios import CASES, run_case
+
+STOP_KEYS = {
+    "session_id",
+    "transcript_path",
+    "cwd",
+    "prompt_id",
+    "permission_mode",
+    "effort",
+    "hook_event_name",
+    "stop_hook_active",
+    "last_assistant_message",
+    "background_tasks",
+    "session_crons",
+}
+
+
+def _base_model(name: str) -> str:
+    """modelUsage keys may carry a context suffix such as "[1m]"; the API model does not."""
+    return name.split("[", 1)[0]
+
+
+def assert_model_usage_matches(run: ClaudeRun, api: MessagesAPI) -> None:
+    """modelUsage equals the sum of the usage the server sent, each response counted once."""
+    assert run.result is not None
+    model_usage = {_base_model(k): v for k, v in run.result["modelUsage"].items()}
+    sent = api.usage_totals()
+    assert set(model_usage) == set(sent)
+    for model, totals in sent.items():
+        got = model_usage[model]
+        assert got["inputTokens"] == totals["input_tokens"], model
+        assert got["outputTokens"] == totals["output_tokens"], model
+        assert got["cacheReadInputTokens"] == totals["cache_read_input_tokens"], model
+        assert got["cacheCreationInputTokens"] == totals["cache_creation_input_tokens"], model
+        assert got["costUSD"] > 0, model
+
+
+def _assistant_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [line for line in lines if line.get("type") == "assistant"]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_case_runs_and_tools_execute(
+    name: str, claude_bin: str, messages_api: MessagesAPI, claude_home: Path, git_repo: Path
+) -> None:
+    runs = run_case(CASES[name], git_repo, claude_home, messages_api)  # verifies tool effects
+    assert all(run.transcript_path == runs[0].transcript_path for run in runs)
+    assert _assistant_lines(runs[0].transcript())
+    if len(runs) == 1:
+        assert_model_usage_matches(runs[0], messages_api)
+    else:
+        # each invocation's modelUsage covers only its own turn's API calls
+        for turn, run in enumerate(runs):
+            assert run.result is not None
+            (usage,) = run.result["modelUsage"].values()
+            sent = [
+                r.response["usage"]["input_tokens"]
+                for r in messages_api.message_requests()
+                if r.position is not None and r.position.turn == turn and r.response
+            ]
+            assert usage["inputTokens"] == sum(sent)
+
+
+def test_tool_call_transcript_and_tokens(
+    claude_bin: str, messages_api: MessagesAPI, claude_home: Path, git_repo: Path
+) -> None:
+    (run,) = run_case(CASES["tool_call"], git_repo, claude_home, messages_api)
+    assistant = _assistant_lines(run.transcript())
+    sent = {m["id"]: m for m in messages_api.responses("main")}
+    assert len(sent) == 2
+    # each API response becomes one line per content block, all sharing message.id and usage
+    assert {line["message"]["id"] for line in assistant} == set(sent)
+    assert len(assistant) == sum(len(m["content"]) for m in sent.values())
+    for line in assistant:
+        usage = line["message"]["usage"]
+        assert usage["input_tokens"] == sent[line["message"]["id"]]["usage"]["input_tokens"]
+        assert line["requestId"].startswith("req_")
+    assert_model_usage_matches(run, messages_api)
+    # result.usage is the main agent's own usage
+    assert run.result is not None
+    assert run.result["usage"]["input_tokens"] == sum(
+        m["usage"]["input_tokens"] for m in sent.values()
+    )
+
+
+def test_subagent_files_and_tokens(
+    claude_bin: str, messages_api: MessagesAPI, claude_home: Path, git_repo: Path
+) -> None:
+    (run,) = run_case(CASES["subagent"], git_repo, claude_home, messages_api)
+    ((agent_id, lines),) = run.subagent_transcripts().items()
+    assert all(line.get("isSidechain") is True for line in lines if "uuid" in line)
+    assert {line.get("agentId") for line in lines if "uuid" in line} == {agent_id}
+    meta = run.subagent_metas()[agent_id]
+    main = run.transcript()
+    agent_calls = [
+        block
+        for line in _assistant_lines(main)
+        for block in line["message"]["content"]
+        if block.get("type") == "tool_use" and block.get("name") == "Agent"
+    ]
+    assert [c["id"] for c in agent_calls] == [meta["toolUseId"]]
+    (result_line,) = [line for line in main if isinstance(line.get("toolUseResult"), dict)]
+    assert result_line["toolUseResult"]["agentId"] == agent_id
+    assert result_line["toolUseResult"]["status"] == "completed"
+    # modelUsage counts main + subagent; result.usage only the main agent
+    assert_model_usage_matches(run, messages_api)
+    assert run.result is not None
+    main_input = sum(m["usage"]["input_tokens"] for m in messages_api.responses("main"))
+    assert run.result["usage"]["input_tokens"] == main_input
+    assert run.result["modelUsage"] and main_input < sum(
+        v["inputTokens"] for v in run.result["modelUsage"].values()
+    )
+
+
+def test_project_hooks_fire_in_print_mode(
+    claude_bin: str, messages_api: MessagesAPI, claude_home: Path, git_repo: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "hooks" / "hooks.jsonl"
+    install_recording_hooks(
+        git_repo,
+        log,
+        settings_extra={
+            "claudetracing": {"experiment": "x"},  # unknown key: must be ignored silently
+            "env": {"CT_A": "settings", "CT_B": "settings"},
+        },
+    )
+    (git_repo / ".claude" / "settings.local.json").write_text(
+        json.dumps({"env": {"CT_B": "local"}})
+    )
+    (run,) = run_case(CASES["tool_call"], git_repo, claude_home, messages_api)
+    assert run.stderr == ""
+    records = read_hook_log(log)
+    assert [r["event"] for r in records] == [
+        "SessionStart",
+        "UserPromptSubmit",
+        "Stop",
+        "SessionEnd",
+    ]
+    stop = records[2]["payload"]
+    assert set(stop) >= STOP_KEYS
+    assert stop["transcript_path"] == str(run.transcript_path)
+    assert stop["session_id"] == run.session_id
+    assert stop["last_assistant_message"] == "The command printed: hello"
+    assert records[2]["env"]["CT_A"] == "settings"
+    assert records[2]["env"]["CT_B"] == "local"  # settings.local.json wins
+    assert records[3]["payload"]["reason"] == "other"
+
+
+def test_project_dir_name_for_long_path(
+    claude_bin: str, messages_api: MessagesAPI, claude_home: Path, tmp_path: Path
+) -> None:
+    repo = make_git_repo(
+        tmp_path / ("dir_\u00fc_\U0001f600_" + "x" * 150) / ("sub-" + "y" * 80),
+        claude_home / ".gitconfig",
+    )
+    assert len(project_dir_name(repo)) > 200
+    (run,) = run_case(CASES["tool_call"], repo, claude_home, messages_api)
+    assert run.transcript_path.exists()
+
+
+def _post(api: MessagesAPI, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"{api.base_url}/v1/messages?beta=true",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        answer: dict[str, Any] = json.loads(response.read())
+    return answer
+
+
+def test_server_step_selection_without_cli() -> None:
+    scenario = Scenario(
+        "unit",
+        turns=(
+            Turn(
+                "first prompt",
+                (Step((ToolUse("Bash", {"command": "true"}),)), Step((Text("one"),))),
+            ),
+            Turn("second prompt", (Step((Text("two"),)),)),
+        ),
+    )
+    tools = [{"name": "Bash", "input_schema": {"type": "object"}}]
+    user1 = {"role": "user", "content": [{"type": "text", "text": "ctx\nfirst prompt"}]}
+    with MessagesAPI(scenario) as api:
+        first = _post(api, {"model": "m", "tools": tools, "messages": [user1]})
+        retry = _post(api, {"model": "m", "tools": tools, "messages": [user1]})
+        assert first["content"][0]["name"] == retry["content"][0]["name"] == "Bash"
+        assert first["content"][0]["id"] != retry["content"][0]["id"]
+        assert first["usage"] == retry["usage"] and first["stop_reason"] == "tool_use"
+        history = [
+            user1,
+            {"role": "assistant", "content": first["content"]},
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": "x", "content": ""}],
+            },
+        ]
+        assert (
+            _post(api, {"model": "m", "tools": tools, "messages": history})["content"][0]["text"]
+            == "one"
+        )
+        resumed = [
+            *history,
+            {"role": "assistant", "content": [{"type": "text", "text": "one"}]},
+            {"role": "user", "content": "second prompt"},
+        ]
+        answer = _post(api, {"model": "m", "tools": tools, "messages": resumed})
+        assert answer["content"][0]["text"] == "two"
+        # no tools offered: a side request (e.g. title generation) gets the generic answer
+        aux = _post(api, {"model": "m", "messages": [user1], "tools": []})
+        assert aux["usage"]["input_tokens"] == AUX_USAGE["input_tokens"]
+        positions = [r.position.thread for r in api.message_requests() if r.position]
+        assert positions == ["main", "main", "main", "main", "aux"]
