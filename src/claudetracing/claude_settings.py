@@ -108,7 +108,9 @@ def hooks_installed(path: Path) -> list[str]:
         event
         for event, groups in hooks.items()
         if isinstance(groups, list)
-        and any(_is_ours(h) for g in groups if isinstance(g, dict) for h in g.get("hooks", []) or [])
+        and any(
+            _is_ours(h) for g in groups if isinstance(g, dict) for h in g.get("hooks", []) or []
+        )
     ]
 
 

@@ -42,10 +42,7 @@ def run_demo() -> DemoResult:
 
     exporter = Exporter(cfg, prepare=prepare(cfg))
     summary = run_import(exporter, transcripts)
-    ids = [
-        exporter.backend.find_turn(turn_key) or ""
-        for turn_key in _turn_keys(transcripts)
-    ]
+    ids = [exporter.backend.find_turn(turn_key) or "" for turn_key in _turn_keys(transcripts)]
     return DemoResult(summary, DEMO_EXPERIMENT, cfg.tracking_uri, [i for i in ids if i])
 
 

@@ -24,6 +24,7 @@ class ExportReport:
     already: int = 0  # turns found in the ledger or the backend
     pending: int = 0  # turns not finished yet (left for a later run)
     pending_started_ns: int | None = None  # when the first unfinished turn began
+    replaced: int = 0  # incomplete traces found and written again
     empty: int = 0  # turns with no model response (local commands), nothing to trace
     skipped_lines: int = 0
     repaired_lines: int = 0
@@ -94,16 +95,22 @@ class Exporter:
         if session_ledger.has(turn.key):
             report.already += 1
             return
+        trace = build_trace(turn, self.user)
+        expected = len(trace.root.walk())
         existing = self.backend.find_turn(turn.key)
         if existing:
-            session_ledger.record(turn.key, existing)
-            report.already += 1
-            return
-        trace = build_trace(turn, self.user)
+            if self.backend.span_count(existing) == expected:
+                session_ledger.record(turn.key, existing)
+                report.already += 1
+                return
+            # A trace cut short (exporter killed mid-upload): replace it, keep one per turn.
+            log.warning("replacing incomplete trace %s of turn %s", existing, turn.key)
+            self.backend.delete([existing])
+            report.replaced += 1
         if self.prepare is not None:
             trace = self.prepare(trace, turn)
         trace_id = self.backend.write(trace)
-        self.backend.confirm(trace_id, expected_spans=len(trace.root.walk()))
+        self.backend.confirm(trace_id, expected_spans=expected)
         session_ledger.record(turn.key, trace_id)
         session_ledger.save()
         report.exported.append(trace_id)

@@ -50,9 +50,7 @@ def run(raw: bytes, environ: dict[str, str]) -> None:
         raise ValueError("the hook payload is not a JSON object")
     if payload.get("hook_event_name") not in _EVENTS:
         return
-    env = {
-        k: v for k, v in environ.items() if k.startswith("CLAUDETRACING_") or k in _FORWARDED
-    }
+    env = {k: v for k, v in environ.items() if k.startswith("CLAUDETRACING_") or k in _FORWARDED}
     spool.append(payload, env)
     if environ.get("CLAUDETRACING_NO_EXPORTER") != "1":
         start_exporter()
@@ -63,6 +61,6 @@ def main() -> int:
     try:
         raw = sys.stdin.buffer.read()
         run(raw, dict(os.environ))
-    except BaseException as exc:  # noqa: BLE001 - the hook must never harm the session
+    except BaseException as exc:
         _log(f"hook error: {type(exc).__name__}: {exc}")
     return 0

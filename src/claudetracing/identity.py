@@ -14,8 +14,10 @@ def current_user(root: Path, configured: str | None = None) -> str:
 
         email = git.GitConfigParser(read_only=True).get_value("user", "email", default="")
         if not email:
-            email = git.Repo(root, search_parent_directories=True).config_reader().get_value(
-                "user", "email", default=""
+            email = (
+                git.Repo(root, search_parent_directories=True)
+                .config_reader()
+                .get_value("user", "email", default="")
             )
         if email:
             return str(email)

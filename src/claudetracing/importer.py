@@ -10,7 +10,7 @@ from pathlib import Path
 
 from claudetracing import paths
 from claudetracing.errors import TracesError
-from claudetracing.export import ExportReport, Exporter
+from claudetracing.export import Exporter, ExportReport
 
 QUIET_AFTER_S = 600  # a transcript untouched this long belongs to a session that is over
 
@@ -67,12 +67,17 @@ def expand(paths_given: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for given in paths_given:
         if given.is_dir():
-            found.extend(p for p in sorted(given.rglob("*.jsonl"))
-                         if not p.name.startswith("agent-") and p.parent.name != "subagents")
+            found.extend(
+                p
+                for p in sorted(given.rglob("*.jsonl"))
+                if not p.name.startswith("agent-") and p.parent.name != "subagents"
+            )
         elif given.is_file():
             found.append(given)
         else:
-            raise TracesError(f"no such file or folder: {given}", "give transcript files or folders")
+            raise TracesError(
+                f"no such file or folder: {given}", "give transcript files or folders"
+            )
     return found
 
 

@@ -19,6 +19,9 @@ def _quiet_mlflow() -> None:
     # Our exporter runs detached; MLflow's start-up chatter would only fill our log.
     os.environ.setdefault("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
     os.environ.setdefault("MLFLOW_TRACE_SAMPLING_RATIO", "1.0")
+    # MLflow would fetch a price catalog from GitHub for every LLM span (slow, and air-gapped
+    # machines cannot): we price spans ourselves.
+    os.environ.setdefault("MLFLOW_MODEL_CATALOG_URI", "")
     import mlflow  # noqa: F401 - configures its loggers on import; quiet them after that
 
     for name in ("mlflow", "alembic", "databricks"):
@@ -110,7 +113,9 @@ class MlflowBackend:
             self._finish_children(mlflow, trace.root, root)
             self._end(root, trace.root)
         except Exception as exc:
-            raise BackendError(f"cannot write the trace of turn {trace.key}: {_short(exc)}") from exc
+            raise BackendError(
+                f"cannot write the trace of turn {trace.key}: {_short(exc)}"
+            ) from exc
         return str(root.trace_id)
 
     def get(self, trace_id: str) -> Trace | None:
@@ -118,6 +123,10 @@ class MlflowBackend:
             return self.client.get_trace(trace_id)
         except Exception:
             return None
+
+    def span_count(self, trace_id: str) -> int:
+        trace = self.get(trace_id)
+        return len(trace.data.spans) if trace is not None else 0
 
     def confirm(self, trace_id: str, expected_spans: int) -> None:
         """Read the trace back; raise unless every span arrived."""
@@ -143,7 +152,11 @@ class MlflowBackend:
         attributes = {k: v for k, v in node.attributes.items() if v is not None}
         kwargs: dict[str, Any] = {}
         if trace is not None:
-            kwargs = {"tags": trace.tags, "metadata": trace.metadata, "experiment_id": experiment_id}
+            kwargs = {
+                "tags": trace.tags,
+                "metadata": trace.metadata,
+                "experiment_id": experiment_id,
+            }
         return mlflow.start_span_no_context(
             node.name,
             span_type=node.span_type,

@@ -128,8 +128,14 @@ def verify(cfg: config_mod.Config) -> str:
     probe = TurnTrace(
         key=f"verify:{now}",
         session_id="claudetracing-verify",
-        root=SpanNode("claudetracing_verify", "AGENT", now, now + 1_000_000, {"prompt": "ping"},
-                      {"answer": "pong"}),
+        root=SpanNode(
+            "claudetracing_verify",
+            "AGENT",
+            now,
+            now + 1_000_000,
+            {"prompt": "ping"},
+            {"answer": "pong"},
+        ),
         tokens=TokenTotals(),
         tags={"claudetracing.verify": "true"},
     )

@@ -188,12 +188,15 @@ class _Drainer:
         limit = give_up_after()
         for entry in batch:
             if now - entry.received_at > limit:
-                self._set_aside(entry.path, spool.FAILED, f"gave up after {entry.attempts + 1} "
-                                f"attempts: {reason}")
+                self._set_aside(
+                    entry.path,
+                    spool.FAILED,
+                    f"gave up after {entry.attempts + 1} attempts: {reason}",
+                )
                 continue
             entry.attempts += 1
             entry.last_error = reason
-            entry.next_attempt_at = now + min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** entry.attempts)
+            entry.next_attempt_at = now + min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2**entry.attempts)
             try:
                 spool.save(entry)
             except OSError:
@@ -260,8 +263,12 @@ def main() -> int:
         report = drain()
         log.info(
             "drain: %d exported, %d already there, %d retrying, %d failed, %d corrupt%s",
-            report.exported, report.already, len(report.retrying), len(report.failed),
-            len(report.corrupt), " (another exporter was running)" if report.busy else "",
+            report.exported,
+            report.already,
+            len(report.retrying),
+            len(report.failed),
+            len(report.corrupt),
+            " (another exporter was running)" if report.busy else "",
         )
     except BaseException:
         log.exception("exporter crashed; entries stay in the spool for the next run")

@@ -86,34 +86,45 @@ def gather(root: Path, *, check_backend: bool = True) -> StatusReport:
     missing = [e for e in claude_settings.HOOK_EVENTS if e not in hooks]
     if missing:
         report.problems.append(
-            Problem(f"Claude Code hooks missing in {team_path}: {', '.join(missing)}",
-                    "run `traces init`")
+            Problem(
+                f"Claude Code hooks missing in {team_path}: {', '.join(missing)}",
+                "run `traces init`",
+            )
         )
     if not backend_ok:
-        report.problems.append(Problem(f"backend not usable: {detail}",
-                                       "fix the login or server, then run `traces flush`"))
+        report.problems.append(
+            Problem(
+                f"backend not usable: {detail}", "fix the login or server, then run `traces flush`"
+            )
+        )
     if report.failed:
-        report.problems.append(Problem(
-            f"{report.failed} turn(s) gave up after repeated failures (spool {spool.FAILED}/)",
-            f"fix the cause, move them back to {spool.spool_dir() / spool.PENDING} and run "
-            "`traces flush`",
-        ))
+        report.problems.append(
+            Problem(
+                f"{report.failed} turn(s) gave up after repeated failures (spool {spool.FAILED}/)",
+                f"fix the cause, move them back to {spool.spool_dir() / spool.PENDING} and run "
+                "`traces flush`",
+            )
+        )
     if report.corrupt:
-        report.problems.append(Problem(
-            f"{report.corrupt} unreadable spool entr(y/ies) set aside in "
-            f"{spool.spool_dir() / spool.CORRUPT}",
-            "inspect the .reason files beside them, then delete them",
-        ))
+        report.problems.append(
+            Problem(
+                f"{report.corrupt} unreadable spool entr(y/ies) set aside in "
+                f"{spool.spool_dir() / spool.CORRUPT}",
+                "inspect the .reason files beside them, then delete them",
+            )
+        )
     stale = (
         report.pending
         and report.last_error_at
         and (report.last_success_at or 0) < report.last_error_at
     )
     if stale:
-        report.problems.append(Problem(
-            f"{report.pending} turn(s) waiting; last export error: {report.last_error}",
-            "run `traces flush` to retry now and see each reason",
-        ))
+        report.problems.append(
+            Problem(
+                f"{report.pending} turn(s) waiting; last export error: {report.last_error}",
+                "run `traces flush` to retry now and see each reason",
+            )
+        )
     return report
 
 

@@ -89,7 +89,9 @@ def clip(value: Any, limit: int) -> Any:
             source = dict(value["source"])
             data = source.get("data")
             if isinstance(data, str) and len(data) > 256:
-                source["data"] = f"…[{source.get('media_type', 'binary')} omitted: {len(data)} chars]"
+                source["data"] = (
+                    f"…[{source.get('media_type', 'binary')} omitted: {len(data)} chars]"
+                )
             return {**value, "source": source}
         return {k: clip(v, limit) for k, v in value.items()}
     if isinstance(value, list):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from claudetracing.transcript import Record, ReadResult, read_transcript
+from claudetracing.transcript import ReadResult, Record, read_transcript
 
 SUBAGENT_TOOLS = frozenset({"Agent", "Task"})
 FINAL_STOP_REASONS = frozenset({"end_turn", "stop_sequence", "max_tokens", "refusal"})
@@ -219,7 +219,9 @@ class _ThreadBuilder:
             call.blocks.append(block)
             if block.get("type") == "tool_use" and isinstance(block.get("id"), str):
                 tool = ToolCall(
-                    id=block["id"], name=str(block.get("name", "?")), input=block.get("input"),
+                    id=block["id"],
+                    name=str(block.get("name", "?")),
+                    input=block.get("input"),
                     start_ns=ts,
                 )
                 self.tools[tool.id] = tool
@@ -379,8 +381,12 @@ def build_run(
     start = (first.timestamp_ns if first else None) or fallback_start
     prompt = text_of(first.message.get("content")) if first else ""
     run = AgentRun(
-        prompt=prompt, start_ns=start, end_ns=start, agent_id=agent_id,
-        agent_type=agent_type, description=description,
+        prompt=prompt,
+        start_ns=start,
+        end_ns=start,
+        agent_id=agent_id,
+        agent_type=agent_type,
+        description=description,
     )
     builder = _ThreadBuilder(run, context, depth)
     for record in records:

@@ -1,4 +1,4 @@
-"""Pytest fixtures for driving the real Claude Code CLI offline (import them into a conftest)."""
+"""Pytest fixtures for driving the real Claude Code CLI offline (a plugin: `pytest_plugins`)."""
 
 from __future__ import annotations
 
@@ -33,8 +33,9 @@ def messages_api() -> Iterator[MessagesAPI]:
 @pytest.fixture
 def claude_home(tmp_path: Path) -> Path:
     """A scratch HOME for claude: its ~/.claude and ~/.claude.json live here."""
-    home = tmp_path / "home"
-    home.mkdir()
+    # not tmp_path/"home": the suite's autouse isolation fixture already owns that folder
+    home = tmp_path / "claude-home"
+    home.mkdir(exist_ok=True)
     return home
 
 

@@ -1,4 +1,5 @@
-"""Load the Claude Code harness fixtures for the selftests."""
+"""Fixtures for the harness selftests: the harness plugin, loaded by the root tests/conftest.py."""
 
-# pytest_plugins is only honoured in the rootdir conftest, so import the fixtures instead
-from tests.harness.fixtures import claude_bin, claude_home, git_repo, messages_api  # noqa: F401
+# tests/conftest.py declares pytest_plugins = ["tests.harness.fixtures"] (pytest only honours
+# pytest_plugins in the root conftest), which provides claude_bin, messages_api, claude_home and
+# git_repo here. Nothing else is needed.

@@ -62,6 +62,7 @@ def _assistant_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [line for line in lines if line.get("type") == "assistant"]
 
 
+@pytest.mark.claude
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_case_runs_and_tools_execute(
     name: str, claude_bin: str, messages_api: MessagesAPI, claude_home: Path, git_repo: Path
@@ -84,6 +85,7 @@ def test_case_runs_and_tools_execute(
             assert usage["inputTokens"] == sum(sent)
 
 
+@pytest.mark.claude
 def test_tool_call_transcript_and_tokens(
     claude_bin: str, messages_api: MessagesAPI, claude_home: Path, git_repo: Path
 ) -> None:
@@ -106,6 +108,7 @@ def test_tool_call_transcript_and_tokens(
     )
 
 
+@pytest.mark.claude
 def test_subagent_files_and_tokens(
     claude_bin: str, messages_api: MessagesAPI, claude_home: Path, git_repo: Path
 ) -> None:
@@ -135,6 +138,7 @@ def test_subagent_files_and_tokens(
     )
 
 
+@pytest.mark.claude
 def test_project_hooks_fire_in_print_mode(
     claude_bin: str, messages_api: MessagesAPI, claude_home: Path, git_repo: Path, tmp_path: Path
 ) -> None:
@@ -169,6 +173,7 @@ def test_project_hooks_fire_in_print_mode(
     assert records[3]["payload"]["reason"] == "other"
 
 
+@pytest.mark.claude
 def test_project_dir_name_for_long_path(
     claude_bin: str, messages_api: MessagesAPI, claude_home: Path, tmp_path: Path
 ) -> None:

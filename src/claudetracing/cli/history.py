@@ -17,8 +17,11 @@ from claudetracing.cli import app
 @app.command("import")
 def import_(
     transcripts: Annotated[
-        list[Path] | None, typer.Argument(help="Transcript files or folders (default: this "
-                                          "repository's sessions under ~/.claude/projects).")
+        list[Path] | None,
+        typer.Argument(
+            help="Transcript files or folders (default: this "
+            "repository's sessions under ~/.claude/projects)."
+        ),
     ] = None,
     since: Annotated[str | None, typer.Option(help="Only sessions active within, e.g. 7d.")] = None,
 ) -> None:
@@ -32,7 +35,9 @@ def import_(
 
     root = config_mod.find_root()
     since_s = runtime.parse_age(since) if since else None
-    found = importer.expand(transcripts) if transcripts else importer.discover(root, since_s=since_s)
+    found = (
+        importer.expand(transcripts) if transcripts else importer.discover(root, since_s=since_s)
+    )
     if not found:
         typer.echo(f"no sessions found for {root} in {paths.claude_projects_dir()}", err=True)
         return
@@ -56,7 +61,8 @@ def import_(
     typer.echo(
         f"{summary.sessions} session(s): {summary.exported} turn(s) exported, "
         f"{summary.already} already traced, {summary.pending} still in progress "
-        f"→ {cfg.tracking_uri} experiment {cfg.experiment!r}", err=True,
+        f"→ {cfg.tracking_uri} experiment {cfg.experiment!r}",
+        err=True,
     )
     if summary.skipped_lines:
         typer.echo(f"{summary.skipped_lines} unreadable transcript line(s) skipped", err=True)
@@ -89,7 +95,17 @@ def ui(
     paths.local_store_dir().mkdir(parents=True, exist_ok=True)
     typer.echo(f"MLflow UI on http://{host}:{port} (Ctrl-C to stop)", err=True)
     command = [
-        sys.executable, "-m", "mlflow", "server", "--backend-store-uri", paths.local_tracking_uri(),
-        "--default-artifact-root", paths.local_artifact_uri(), "--host", host, "--port", str(port),
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        paths.local_tracking_uri(),
+        "--default-artifact-root",
+        paths.local_artifact_uri(),
+        "--host",
+        host,
+        "--port",
+        str(port),
     ]
     raise typer.Exit(subprocess.call(command))

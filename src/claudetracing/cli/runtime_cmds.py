@@ -37,7 +37,8 @@ def flush(
         raise typer.Exit(1)
     typer.echo(
         f"{report.exported} turn(s) exported, {report.already} already there, "
-        f"{report.done_entries} hook event(s) done", err=True,
+        f"{report.done_entries} hook event(s) done",
+        err=True,
     )
     if report.skipped_lines:
         typer.echo(f"{report.skipped_lines} unreadable transcript line(s) skipped", err=True)
@@ -63,16 +64,20 @@ def status(
         for key, value in report.settings.items():
             typer.echo(f"  {key} = {value['value']}   [{value['source']}]")
         typer.echo(f"tracking URI: {report.tracking_uri}")
-        typer.echo(f"backend:      {'ok' if report.backend_ok else 'FAILING'} - "
-                   f"{report.backend_detail}")
+        typer.echo(
+            f"backend:      {'ok' if report.backend_ok else 'FAILING'} - {report.backend_detail}"
+        )
         typer.echo(f"hooks:        {', '.join(report.hooks) or 'none'}")
         typer.echo(f".gitignore:   {'ok' if report.gitignore else 'no claudetracing block'}")
-        typer.echo(f"spool:        {report.pending} pending, {report.failed} failed, "
-                   f"{report.corrupt} corrupt")
+        typer.echo(
+            f"spool:        {report.pending} pending, {report.failed} failed, "
+            f"{report.corrupt} corrupt"
+        )
         typer.echo(f"last export:  {status_mod.age(report.last_success_at)}")
         if report.last_error:
-            typer.echo(f"last error:   {report.last_error} "
-                       f"({status_mod.age(report.last_error_at)})")
+            typer.echo(
+                f"last error:   {report.last_error} ({status_mod.age(report.last_error_at)})"
+            )
         for problem in report.problems:
             typer.secho(f"problem: {problem.what}", fg="red", err=True)
             typer.echo(f"  fix: {problem.fix}", err=True)

@@ -21,15 +21,20 @@ def _show_plan(plan: project_setup.Plan) -> None:
         typer.echo("files: nothing to change (already set up)", err=True)
     for file in plan.changes:
         diff = difflib.unified_diff(
-            file.before.splitlines(), file.after.splitlines(),
-            f"{file.path} (now)", f"{file.path} (after)", lineterm="",
+            file.before.splitlines(),
+            file.after.splitlines(),
+            f"{file.path} (now)",
+            f"{file.path} (after)",
+            lineterm="",
         )
         typer.echo("\n".join(diff), err=True)
 
 
 @app.command()
 def init(
-    local: Annotated[bool, typer.Option("--local", help="Trace into the embedded local store.")] = False,
+    local: Annotated[
+        bool, typer.Option("--local", help="Trace into the embedded local store.")
+    ] = False,
     tracking_uri: Annotated[
         str | None, typer.Option(help="Any MLflow tracking URI (http://…, sqlite:///…).")
     ] = None,
@@ -62,11 +67,19 @@ def init(
         typer.echo(f"wrote {path}", err=True)
     if verify:
         experiment_id = project_setup.verify(config_mod.load(root))
-        typer.echo(f"verified: a test trace was written to and read back from experiment "
-                   f"{plan.experiment!r} (id {experiment_id}), then removed", err=True)
-    typer.echo("Tracing is on: every Claude Code turn in this repository becomes a trace.", err=True)
-    typer.echo("Next: use Claude Code as usual, then `traces status`; `traces import` backfills "
-               "past sessions.", err=True)
+        typer.echo(
+            f"verified: a test trace was written to and read back from experiment "
+            f"{plan.experiment!r} (id {experiment_id}), then removed",
+            err=True,
+        )
+    typer.echo(
+        "Tracing is on: every Claude Code turn in this repository becomes a trace.", err=True
+    )
+    typer.echo(
+        "Next: use Claude Code as usual, then `traces status`; `traces import` backfills "
+        "past sessions.",
+        err=True,
+    )
 
 
 @app.command()

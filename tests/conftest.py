@@ -1,0 +1,80 @@
+"""Isolation for every test: a scratch HOME and data folder, hermetic git, no leaked settings."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["tests.harness.fixtures"]
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SESSIONS = FIXTURES / "sessions"
+_SCRUBBED_PREFIXES = ("DATABRICKS_", "MLFLOW_", "CLAUDETRACING_", "ANTHROPIC_", "GIT_", "OTEL_")
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """No test reads or writes the real home, Claude config, git config or data folder."""
+    for key in list(os.environ):
+        if key.startswith(_SCRUBBED_PREFIXES) or key in ("CLAUDE_CONFIG_DIR", "XDG_DATA_HOME"):
+            monkeypatch.delenv(key, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    gitconfig = home / ".gitconfig"
+    gitconfig.write_text(
+        "[user]\n\tname = Test Dev\n\temail = dev@example.com\n[init]\n\tdefaultBranch = main\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("CLAUDETRACING_HOME", str(tmp_path / "ct-home"))
+    monkeypatch.setenv("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
+    yield home
+
+
+@pytest.fixture(scope="session")
+def _store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty, migrated MLflow SQLite store, made once (migrations take seconds)."""
+    folder = tmp_path_factory.mktemp("store-template")
+    db = folder / "mlflow.db"
+    code = "import mlflow,sys; mlflow.MlflowClient(sys.argv[1]).search_experiments()"
+    subprocess.run(
+        [sys.executable, "-c", code, f"sqlite:///{db}"], check=True, capture_output=True, cwd=folder
+    )
+    return db
+
+
+@pytest.fixture
+def local_store(_store_template: Path, isolated: Path) -> Path:
+    """The embedded local store of this test's data folder, ready to use."""
+    from claudetracing import paths
+
+    target = paths.local_store_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(_store_template, target / "mlflow.db")
+    return target / "mlflow.db"
+
+
+def git(cwd: Path, *args: str) -> str:
+    result = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+    return result.stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path, isolated: Path) -> Path:
+    """A real git repository with one commit and an `origin` remote."""
+    root = tmp_path / "widgets"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    (root / "README.md").write_text("# widgets\n", encoding="utf-8")
+    git(root, "add", "README.md")
+    git(root, "commit", "-q", "-m", "initial")
+    git(root, "remote", "add", "origin", "https://github.com/acme/widgets.git")
+    return root

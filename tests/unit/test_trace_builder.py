@@ -1,0 +1,129 @@
+"""The span tree: structure, statuses, timestamps from the transcript, visible truncation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from claudetracing.trace_builder import build_trace, clip
+from claudetracing.turns import read_session
+from tests.sessions import recorded
+from tests.unit.test_turns import Lines, _u
+
+
+def _tree(node) -> list:  # type: ignore[no-untyped-def]
+    return [node.name, node.span_type, node.status, [_tree(c) for c in node.children]]
+
+
+def test_subagent_tree_and_timestamps_come_from_the_transcript() -> None:
+    (turn,) = read_session(recorded("subagent").transcript).turns
+    trace = build_trace(turn, "dev@example.com")
+    root = trace.root
+    model = turn.run.llm_calls[0].model
+    assert _tree(root) == [
+        "claude_code_turn",
+        "AGENT",
+        "OK",
+        [
+            [model, "LLM", "OK", []],
+            [
+                "Agent",
+                "TOOL",
+                "OK",
+                [
+                    [
+                        "subagent:general-purpose",
+                        "AGENT",
+                        "OK",
+                        [
+                            [model, "LLM", "OK", []],
+                            ["Bash", "TOOL", "OK", []],
+                            [model, "LLM", "OK", []],
+                        ],
+                    ],
+                ],
+            ],
+            [model, "LLM", "OK", []],
+        ],
+    ]
+    assert root.start_ns == turn.run.start_ns
+    for node in root.walk():
+        assert node.start_ns <= node.end_ns
+        for child in node.children:
+            assert node.start_ns <= child.start_ns and child.end_ns <= node.end_ns
+    assert root.inputs == {"prompt": turn.run.prompt}
+    assert root.outputs == {"answer": recorded("subagent").results[0]["result"]}
+    assert trace.metadata["mlflow.trace.session"] == turn.session_id
+    assert trace.metadata["mlflow.trace.user"] == "dev@example.com"
+
+
+def test_llm_span_carries_model_stop_reason_and_usage_once() -> None:
+    (turn,) = read_session(recorded("tool_call").transcript).turns
+    trace = build_trace(turn, "u")
+    llm = trace.root.children[0]
+    call = turn.run.llm_calls[0]
+    usage = llm.attributes["mlflow.chat.tokenUsage"]
+    assert usage["input_tokens"] == call.usage["input_tokens"]
+    assert usage["total_tokens"] == call.usage["input_tokens"] + call.usage["output_tokens"]
+    assert usage["cache_read_input_tokens"] == call.usage["cache_read_input_tokens"]
+    assert llm.attributes["anthropic.stop_reason"] == "tool_use"
+    assert llm.attributes["mlflow.llm.model"] == call.model
+
+
+def test_failed_tool_is_an_error_span_with_its_output() -> None:
+    (turn,) = read_session(recorded("failing_bash").transcript).turns
+    trace = build_trace(turn, "u")
+    (bash,) = [n for n in trace.root.walk() if n.name == "Bash"]
+    assert bash.status == "ERROR"
+    assert bash.status_message
+    assert trace.root.status == "OK"  # the turn itself finished
+
+
+def test_unfinished_turn_exported_at_session_end_is_marked(tmp_path: Path) -> None:
+    t = Lines(tmp_path / "sess-1.jsonl")
+    t.prompt("run")
+    t.assistant(
+        {"type": "tool_use", "id": "tu1", "name": "Bash", "input": {}},
+        mid="m1",
+        usage=_u(1, 1),
+        stop="tool_use",
+    )
+    (turn,) = read_session(t.save(), final=True).turns
+    trace = build_trace(turn, "u")
+    assert trace.root.status == "ERROR"
+    assert trace.root.children[1].status == "ERROR"
+    assert "no tool result" in trace.root.children[1].status_message
+
+
+def test_oversized_content_is_cut_with_marker_and_size(tmp_path: Path) -> None:
+    big = "x" * (20 * 1024 * 1024)
+    t = Lines(tmp_path / "sess-1.jsonl")
+    t.prompt("dump it")
+    t.assistant(
+        {"type": "tool_use", "id": "tu1", "name": "Bash", "input": {"command": "cat"}},
+        mid="m1",
+        usage=_u(1, 1),
+        stop="tool_use",
+    )
+    t.result("tu1", big)
+    t.assistant({"type": "text", "text": "done"}, mid="m2", usage=_u(1, 1), stop="end_turn")
+    (turn,) = read_session(t.save()).turns
+    trace = build_trace(turn, "u", limit=1000)
+    bash = trace.root.children[1]
+    assert len(bash.outputs) < 1200
+    assert f"truncated by claudetracing: {len(big)} chars, kept 1000" in bash.outputs
+    assert len(trace.root.walk()) == 4  # structure kept
+
+
+def test_clip_keeps_structure_and_drops_image_data() -> None:
+    value = {
+        "a": ["y" * 50, {"b": "short"}],
+        "img": {
+            "type": "image",
+            "source": {"type": "base64", "media_type": "image/png", "data": "A" * 5000},
+        },
+    }
+    clipped = clip(value, 10)
+    assert clipped["a"][1] == {"b": "short"}
+    assert clipped["a"][0].startswith("y" * 10) and "50 chars" in clipped["a"][0]
+    assert "image/png omitted: 5000 chars" in json.dumps(clipped["img"])
