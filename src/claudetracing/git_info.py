@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 _SCP_LIKE = re.compile(r"^(?:[^@/]+@)?([^:/]+):(.+)$")
@@ -37,7 +38,7 @@ def repo_name_from_url(url: str) -> str | None:
     return "/".join(parts[-2:])
 
 
-def _repo(root: Path):  # type: ignore[no-untyped-def]
+def _repo(root: Path) -> Any:
     try:
         import git
     except ImportError:  # pragma: no cover - gitpython is a dependency

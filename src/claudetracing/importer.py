@@ -18,7 +18,7 @@ QUIET_AFTER_S = 600  # a transcript untouched this long belongs to a session tha
 def _first_cwd(path: Path) -> str | None:
     try:
         with path.open("rb") as handle:
-            for _, raw in zip(range(50), handle):
+            for _, raw in zip(range(50), handle, strict=False):
                 try:
                     record = json.loads(raw)
                 except ValueError:

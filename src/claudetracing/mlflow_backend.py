@@ -61,7 +61,8 @@ class MlflowBackend:
             if experiment is None:
                 if not create:
                     raise BackendError(
-                        f"experiment {self.experiment_name!r} does not exist at {self.tracking_uri}",
+                        f"experiment {self.experiment_name!r} does not exist "
+                        f"at {self.tracking_uri}",
                         "run `traces init` to create it",
                     )
                 artifact = paths.local_artifact_uri() if self.is_local_sqlite else None
@@ -175,11 +176,11 @@ class MlflowBackend:
 
     @staticmethod
     def _end(span: LiveSpan, node: SpanNode) -> None:
-        from mlflow.entities import SpanStatus
+        from mlflow.entities import SpanStatus, SpanStatusCode
 
         span.end(
             outputs=node.outputs,
-            status=SpanStatus(node.status, node.status_message),
+            status=SpanStatus(SpanStatusCode(node.status), node.status_message),
             end_time_ns=node.end_ns,
         )
 

@@ -11,9 +11,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from claudetracing import paths, spool
 from claudetracing.errors import TracesError
+
+if TYPE_CHECKING:
+    from claudetracing.export import Exporter
 
 log = logging.getLogger("claudetracing.exporter")
 
@@ -92,9 +96,9 @@ class _Drainer:
         self.force = force
         self.progress = progress
         self.report = DrainReport()
-        self.exporters: dict[tuple[str, str], object] = {}
+        self.exporters: dict[tuple[str, str], Exporter] = {}
 
-    def _exporter(self, entry: spool.Entry):  # type: ignore[no-untyped-def]
+    def _exporter(self, entry: spool.Entry) -> Exporter:
         from claudetracing import config as config_mod
         from claudetracing.export import Exporter
         from claudetracing.pipeline import prepare

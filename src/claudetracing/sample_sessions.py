@@ -123,7 +123,11 @@ class SessionWriter:
         took_ms: int = 300,
     ) -> None:
         self.tick(took_ms)
-        block = {"type": "tool_result", "tool_use_id": tool_use_id, "content": content}
+        block: dict[str, Any] = {
+            "type": "tool_result",
+            "tool_use_id": tool_use_id,
+            "content": content,
+        }
         if is_error:
             block["is_error"] = True
         self._write(

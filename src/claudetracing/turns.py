@@ -355,14 +355,14 @@ class _SessionContext:
     def _sidechain_run(self, prompt: str) -> list[Record]:
         """Oldest layout: subagent lines inside the parent file, matched by their prompt."""
         for index, record in enumerate(self.sidechains):
-            if record.type == "user" and record.data.get("parentUuid") is None:
-                if text_of(record.message.get("content")).strip() == prompt.strip():
-                    run = [record]
-                    for nxt in self.sidechains[index + 1 :]:
-                        if nxt.type == "user" and nxt.data.get("parentUuid") is None:
-                            break
-                        run.append(nxt)
-                    return run
+            starts_run = record.type == "user" and record.data.get("parentUuid") is None
+            if starts_run and text_of(record.message.get("content")).strip() == prompt.strip():
+                run = [record]
+                for nxt in self.sidechains[index + 1 :]:
+                    if nxt.type == "user" and nxt.data.get("parentUuid") is None:
+                        break
+                    run.append(nxt)
+                return run
         return []
 
 
@@ -428,10 +428,7 @@ def read_session(path: Path, *, start_offset: int = 0, final: bool = False) -> S
         for record in main[index + 1 : stop]:
             builder.add(record)
         builder.finish()
-        if stop < len(main):
-            end_offset = main[stop].offset
-        else:
-            end_offset = read.end_offset
+        end_offset = main[stop].offset if stop < len(main) else read.end_offset
         has_next = n + 1 < len(prompts)
         turns.append(
             Turn(
