@@ -1,0 +1,185 @@
+"""The real Claude Code CLI, real hooks, a repository set up with `traces init --local`.
+
+Each case runs `claude -p` against the scripted Messages API; the committed hooks spool the
+events and a detached exporter writes the traces into the embedded local store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from claudetracing import config as config_mod
+from claudetracing import paths
+from tests.harness.scenarios import CASES, run_case
+from tests.tracing import hook_env, stored_traces, traces, wait_for_exporter
+
+pytestmark = pytest.mark.claude
+
+
+def _setup(repo: Path) -> config_mod.Config:
+    done = traces("init", "--local", "--yes", cwd=repo)
+    assert done.returncode == 0, done.stderr
+    settings = json.loads((repo / ".claude" / "settings.json").read_text())
+    assert {"Stop", "SessionEnd"} <= set(settings["hooks"])
+    return config_mod.load(repo)
+
+
+def _spans(trace: Any) -> dict[str, Any]:
+    return {s.span_id: s for s in trace.data.spans}
+
+
+def _root(trace: Any) -> Any:
+    return next(s for s in trace.data.spans if s.parent_id is None)
+
+
+def _tokens(traces_: list[Any]) -> dict[str, int]:
+    totals = {"input": 0, "output": 0, "cache_read": 0, "cache_creation": 0}
+    for trace in traces_:
+        usage = trace.info.token_usage
+        totals["input"] += usage["input_tokens"]
+        totals["output"] += usage["output_tokens"]
+        totals["cache_read"] += usage.get("cache_read_input_tokens", 0)
+        totals["cache_creation"] += usage.get("cache_creation_input_tokens", 0)
+    return totals
+
+
+def _model_usage(runs: list[Any]) -> dict[str, int]:
+    totals = {"input": 0, "output": 0, "cache_read": 0, "cache_creation": 0}
+    for run in runs:
+        for usage in run.result["modelUsage"].values():
+            totals["input"] += usage["inputTokens"]
+            totals["output"] += usage["outputTokens"]
+            totals["cache_read"] += usage["cacheReadInputTokens"]
+            totals["cache_creation"] += usage["cacheCreationInputTokens"]
+    return totals
+
+
+def _run(
+    name: str, git_repo: Path, claude_home: Path, messages_api: Any
+) -> tuple[list[Any], list[Any]]:
+    cfg = _setup(git_repo)
+    runs = run_case(CASES[name], git_repo, claude_home, messages_api, extra_env=hook_env())
+    wait_for_exporter()
+    found = stored_traces(cfg.tracking_uri, cfg.experiment)
+    assert _tokens(found) == _model_usage(runs), "token totals differ from Claude Code's own"
+    return runs, sorted(found, key=lambda t: t.info.request_time)
+
+
+def _check_times(trace: Any) -> None:
+    spans = _spans(trace)
+    for span in spans.values():
+        assert span.start_time_ns <= span.end_time_ns
+        if span.parent_id:
+            parent = spans[span.parent_id]
+            assert (
+                parent.start_time_ns <= span.start_time_ns <= span.end_time_ns <= parent.end_time_ns
+            )
+
+
+def test_tool_call(git_repo: Path, claude_home: Path, messages_api: Any) -> None:
+    runs, (trace,) = _run("tool_call", git_repo, claude_home, messages_api)
+    root = _root(trace)
+    assert root.inputs == {"prompt": CASES["tool_call"].build(git_repo).turns[0].prompt}
+    assert root.outputs == {"answer": runs[0].result["result"]}
+    kinds = [s.span_type for s in sorted(trace.data.spans, key=lambda s: s.start_time_ns)]
+    assert kinds == ["AGENT", "LLM", "TOOL", "LLM"]
+    bash = next(s for s in trace.data.spans if s.span_type == "TOOL")
+    assert bash.name == "Bash" and "hello" in str(bash.outputs)
+    assert trace.info.trace_metadata["mlflow.trace.session"] == runs[0].session_id
+    _check_times(trace)
+    # Real timestamps: within the run, not the export's clock.
+    started = root.start_time_ns / 1e9
+    assert time.time() - 300 < started < time.time()
+
+
+def test_subagent_that_calls_a_tool_nests_under_the_agent_span(
+    git_repo: Path, claude_home: Path, messages_api: Any
+) -> None:
+    _, (trace,) = _run("subagent", git_repo, claude_home, messages_api)
+    spans = _spans(trace)
+    bash = next(s for s in spans.values() if s.name == "Bash")
+    parent = spans[bash.parent_id]
+    assert parent.name.startswith("subagent:") and parent.span_type == "AGENT"
+    assert spans[parent.parent_id].name == "Agent"
+    sub_llm = [s for s in spans.values() if s.parent_id == parent.span_id and s.span_type == "LLM"]
+    assert len(sub_llm) == 2
+    _check_times(trace)
+
+
+def test_parallel_subagents(git_repo: Path, claude_home: Path, messages_api: Any) -> None:
+    _, (trace,) = _run("parallel_subagents", git_repo, claude_home, messages_api)
+    spans = _spans(trace)
+    agents = [s for s in spans.values() if s.name == "Agent"]
+    assert len(agents) == 2
+    for agent in agents:
+        (child,) = [s for s in spans.values() if s.parent_id == agent.span_id]
+        assert child.span_type == "AGENT"
+    _check_times(trace)
+
+
+def test_write_and_edit(git_repo: Path, claude_home: Path, messages_api: Any) -> None:
+    _, (trace,) = _run("write_edit", git_repo, claude_home, messages_api)
+    tools = [
+        s.name
+        for s in sorted(trace.data.spans, key=lambda s: s.start_time_ns)
+        if s.span_type == "TOOL"
+    ]
+    assert tools == ["Write", "Edit"]
+    assert (git_repo / "notes.txt").exists()
+
+
+def test_failing_bash_is_an_error_span(
+    git_repo: Path, claude_home: Path, messages_api: Any
+) -> None:
+    _, (trace,) = _run("failing_bash", git_repo, claude_home, messages_api)
+    bash = next(s for s in trace.data.spans if s.name == "Bash")
+    assert bash.status.status_code == "ERROR"
+    assert "3" in bash.status.description
+    assert _root(trace).status.status_code == "OK"
+
+
+def test_two_turns_via_resume_share_the_session(
+    git_repo: Path, claude_home: Path, messages_api: Any
+) -> None:
+    runs, found = _run("resume", git_repo, claude_home, messages_api)
+    assert len(found) == 2
+    sessions = {t.info.trace_metadata["mlflow.trace.session"] for t in found}
+    assert sessions == {runs[0].session_id}
+    first, second = found
+    assert _root(first).end_time_ns <= _root(second).start_time_ns
+    prompts = [_root(t).inputs["prompt"] for t in found]
+    assert prompts == [turn.prompt for turn in CASES["resume"].build(git_repo).turns]
+
+
+def test_claude_returns_before_the_export_and_the_trace_still_lands(
+    git_repo: Path, claude_home: Path, messages_api: Any, tmp_path: Path
+) -> None:
+    """A tracking server that takes 4 s per request must not slow `claude -p` down."""
+    from tests.servers import MlflowServer, Proxy
+
+    with MlflowServer(tmp_path / "server") as server, Proxy(server.url, delay=4.0) as proxy:
+        done = traces("init", "--tracking-uri", proxy.url, "--yes", "--no-verify", cwd=git_repo)
+        assert done.returncode == 0, done.stderr
+        started = time.monotonic()
+        runs = run_case(
+            CASES["tool_call"], git_repo, claude_home, messages_api, extra_env=hook_env()
+        )
+        claude_s = time.monotonic() - started
+        cfg = config_mod.load(git_repo)
+        assert stored_traces(server.url, cfg.experiment) == []  # still on its way
+        assert claude_s < 4.0, f"claude -p took {claude_s:.1f}s: the hook waited for the export"
+        wait_for_exporter(timeout=120)
+        (trace,) = stored_traces(server.url, cfg.experiment)
+        assert trace.info.trace_metadata["mlflow.trace.session"] == runs[0].session_id
+
+
+def test_local_store_is_under_the_data_folder(git_repo: Path) -> None:
+    cfg = _setup(git_repo)
+    assert cfg.tracking_uri == paths.local_tracking_uri()
+    assert Path(os.environ["CLAUDETRACING_HOME"]) in paths.local_store_dir().parents
