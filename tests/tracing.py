@@ -65,3 +65,43 @@ def stored_traces(tracking_uri: str, experiment: str) -> list[Any]:
     if found is None:
         return []
     return list(client.search_traces(locations=[found.experiment_id], max_results=500))
+
+
+def settings_env(repo: Path) -> dict[str, str]:
+    """The `env` Claude Code would give hooks: team settings, then personal ones on top."""
+    import json
+
+    env: dict[str, str] = {}
+    for name in ("settings.json", "settings.local.json"):
+        path = repo / ".claude" / name
+        if path.exists():
+            env.update(json.loads(path.read_text(encoding="utf-8")).get("env", {}))
+    return env
+
+
+def fire_hook(event: str, transcript: Path, repo: Path, *, spawn: bool = False,
+              last_message: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `traces hook` the way Claude Code does: payload on stdin, settings env, project dir."""
+    import json
+
+    payload = {
+        "session_id": transcript.stem,
+        "transcript_path": str(transcript),
+        "cwd": str(repo),
+        "hook_event_name": event,
+        "permission_mode": "default",
+    }
+    if last_message is not None:
+        payload["last_assistant_message"] = last_message
+    env = {**os.environ, **settings_env(repo), "CLAUDE_PROJECT_DIR": str(repo)}
+    if not spawn:
+        env["CLAUDETRACING_NO_EXPORTER"] = "1"
+    return subprocess.run([TRACES, "hook"], input=json.dumps(payload), env=env,
+                          capture_output=True, text=True, timeout=30, check=False)
+
+
+def run_exporter(extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """What the hook starts, run in the foreground: `python -m claudetracing.runtime`."""
+    return subprocess.run([sys.executable, "-m", "claudetracing.runtime"],
+                          env={**os.environ, **(extra_env or {})}, capture_output=True,
+                          text=True, timeout=300, check=False)

@@ -107,6 +107,12 @@ class Exporter:
             log.warning("replacing incomplete trace %s of turn %s", existing, turn.key)
             self.backend.delete([existing])
             report.replaced += 1
+        if session_ledger.begin(turn.key):
+            orphans = self.backend.find_orphans(turn.key, trace.root.start_ns, trace.root.end_ns)
+            if orphans:
+                log.warning("removing %d unfinished upload(s) of turn %s", len(orphans), turn.key)
+                self.backend.delete(orphans)
+                report.replaced += len(orphans)
         if self.prepare is not None:
             trace = self.prepare(trace, turn)
         trace_id = self.backend.write(trace)

@@ -22,16 +22,25 @@ class SessionLedger:
     path: Path
     exported: dict[str, str] = field(default_factory=dict)  # turn key -> trace id
     offset: int = 0  # where the first turn not yet exported starts in the transcript
+    started: set[str] = field(default_factory=set)  # uploads begun and not confirmed
+
+    def begin(self, turn_key: str) -> bool:
+        """Note an upload before it starts; True when an earlier one never finished."""
+        interrupted = turn_key in self.started
+        self.started.add(turn_key)
+        self.save()
+        return interrupted
 
     def has(self, turn_key: str) -> bool:
         return turn_key in self.exported
 
     def record(self, turn_key: str, trace_id: str) -> None:
         self.exported[turn_key] = trace_id
+        self.started.discard(turn_key)
 
     def save(self) -> None:
         paths.ensure_private_dir(self.path.parent)
-        body = {"exported": self.exported, "offset": self.offset}
+        body = {"exported": self.exported, "offset": self.offset, "started": sorted(self.started)}
         write_text_atomic(self.path, json.dumps(body, indent=1) + "\n", mode=0o600)
 
 
@@ -45,8 +54,10 @@ def open_session(tracking_uri: str, experiment: str, session_id: str) -> Session
         return SessionLedger(path)
     exported = body.get("exported") if isinstance(body, dict) else None
     offset = body.get("offset") if isinstance(body, dict) else None
+    started = body.get("started") if isinstance(body, dict) else None
     return SessionLedger(
         path,
         exported=dict(exported) if isinstance(exported, dict) else {},
         offset=offset if isinstance(offset, int) and offset >= 0 else 0,
+        started={s for s in started if isinstance(s, str)} if isinstance(started, list) else set(),
     )

@@ -22,6 +22,10 @@ def _quiet_mlflow() -> None:
     # MLflow would fetch a price catalog from GitHub for every LLM span (slow, and air-gapped
     # machines cannot): we price spans ourselves.
     os.environ.setdefault("MLFLOW_MODEL_CATALOG_URI", "")
+    # MLflow retries a failing server for minutes; the spool retries for days. Fail fast here.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
     import mlflow  # noqa: F401 - configures its loggers on import; quiet them after that
 
     for name in ("mlflow", "alembic", "databricks"):
@@ -110,8 +114,8 @@ class MlflowBackend:
         # Spans go to the global tracking URI: set it per write, one exporter may serve many.
         mlflow.set_tracking_uri(self.tracking_uri)
         try:
-            root = self._start(mlflow, trace.root, None, experiment_id, trace)
-            self._finish_children(mlflow, trace.root, root)
+            root = self._start(mlflow, trace.root, None, experiment_id, trace, trace.key)
+            self._finish_children(mlflow, trace.root, root, trace.key)
             self._end(root, trace.root)
         except Exception as exc:
             raise BackendError(
@@ -124,6 +128,26 @@ class MlflowBackend:
             return self.client.get_trace(trace_id)
         except Exception:
             return None
+
+    def find_orphans(self, turn_key: str, start_ns: int, end_ns: int) -> list[str]:
+        """Unfinished traces holding spans of this turn: what a kill during upload leaves on
+        servers that store spans as they arrive, before the trace (and its tags) exists."""
+        experiment_id = self.connect()
+        window = (
+            f"trace.status = 'IN_PROGRESS' AND trace.timestamp_ms >= {start_ns // 1_000_000 - 1}"
+            f" AND trace.timestamp_ms <= {end_ns // 1_000_000 + 1}"
+        )
+        try:
+            found = self.client.search_traces(
+                locations=[experiment_id], filter_string=window, max_results=100
+            )
+        except Exception as exc:
+            raise BackendError(f"cannot search traces: {_short(exc)}") from exc
+        return [
+            t.info.trace_id
+            for t in found
+            if any(s.attributes.get(TURN_KEY_TAG) == turn_key for s in t.data.spans)
+        ]
 
     def span_count(self, trace_id: str) -> int:
         trace = self.get(trace_id)
@@ -149,8 +173,11 @@ class MlflowBackend:
         parent: LiveSpan | None,
         experiment_id: str,
         trace: TurnTrace | None,
+        turn_key: str,
     ) -> LiveSpan:
         attributes = {k: v for k, v in node.attributes.items() if v is not None}
+        if turn_key:
+            attributes[TURN_KEY_TAG] = turn_key
         kwargs: dict[str, Any] = {}
         if trace is not None:
             kwargs = {
@@ -168,10 +195,10 @@ class MlflowBackend:
             **kwargs,
         )
 
-    def _finish_children(self, mlflow: Any, node: SpanNode, live: LiveSpan) -> None:
+    def _finish_children(self, mlflow: Any, node: SpanNode, live: LiveSpan, key: str) -> None:
         for child in node.children:
-            span = self._start(mlflow, child, live, "", None)
-            self._finish_children(mlflow, child, span)
+            span = self._start(mlflow, child, live, "", None, key)
+            self._finish_children(mlflow, child, span, key)
             self._end(span, child)
 
     @staticmethod

@@ -1,0 +1,1 @@
+"""Benchmarks of claudetracing against MLflow's own Claude Code transcript tracing."""

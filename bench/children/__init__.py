@@ -1,0 +1,1 @@
+"""Scripts the benchmark runs in fresh processes; each prints one JSON object last."""

@@ -1,0 +1,1 @@
+"""A stand-in Databricks workspace and a fake `databricks` CLI, for tests on loopback."""
