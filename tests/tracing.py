@@ -79,8 +79,14 @@ def settings_env(repo: Path) -> dict[str, str]:
     return env
 
 
-def fire_hook(event: str, transcript: Path, repo: Path, *, spawn: bool = False,
-              last_message: str | None = None) -> subprocess.CompletedProcess[str]:
+def fire_hook(
+    event: str,
+    transcript: Path,
+    repo: Path,
+    *,
+    spawn: bool = False,
+    last_message: str | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run `traces hook` the way Claude Code does: payload on stdin, settings env, project dir."""
     import json
 
@@ -96,12 +102,24 @@ def fire_hook(event: str, transcript: Path, repo: Path, *, spawn: bool = False,
     env = {**os.environ, **settings_env(repo), "CLAUDE_PROJECT_DIR": str(repo)}
     if not spawn:
         env["CLAUDETRACING_NO_EXPORTER"] = "1"
-    return subprocess.run([TRACES, "hook"], input=json.dumps(payload), env=env,
-                          capture_output=True, text=True, timeout=30, check=False)
+    return subprocess.run(
+        [TRACES, "hook"],
+        input=json.dumps(payload),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
 
 
 def run_exporter(extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """What the hook starts, run in the foreground: `python -m claudetracing.runtime`."""
-    return subprocess.run([sys.executable, "-m", "claudetracing.runtime"],
-                          env={**os.environ, **(extra_env or {})}, capture_output=True,
-                          text=True, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "claudetracing.runtime"],
+        env={**os.environ, **(extra_env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )

@@ -96,13 +96,14 @@ def write_text_atomic(path: Path, text: str, *, mode: int | None = None) -> None
 def save_json_object(document: JsonDocument, data: dict[str, Any]) -> bool:
     """Write `data` back if it differs from what is on disk; True when the file changed.
 
-    An object that ends up empty in a file that only we created is removed rather than left as {}.
+    A file whose object ends up empty is removed rather than left as {}: settings files mean
+    the same absent or empty, and `disable` must not leave files `init` created.
     """
     if data == document.data and document.existed:
         return False
-    if not data and not document.existed:
-        return False
-    if not data and document.original.strip() in ("", "{}"):
+    if not data:
+        if not document.existed:
+            return False
         document.path.unlink(missing_ok=True)
         return True
     write_text_atomic(document.path, document.render(data))

@@ -78,17 +78,10 @@ class Rule:
 
 # Values that are placeholders, literals or words, never credentials (compared lower-cased).
 _NOT_SECRETS = frozenset(
-    """
-    none null nil undefined true false yes no on off n/a na tbd todo fixme required optional
-    hidden masked redacted secret secrets password passwords passwd pass token tokens apikey
-    api_key api-key key changeme change_me change-me changeit placeholder example sample dummy
-    basic bearer digest oauth oauth2 ntlm negotiate jwt env environment default auto inherit
-    empty unset unknown any str string bytes int integer bool boolean text varchar char number
-    object secretstr secretbytes self this value
-    """.split()
+    ["none", "null", "nil", "undefined", "true", "false", "yes", "no", "on", "off", "n/a", "na", "tbd", "todo", "fixme", "required", "optional", "hidden", "masked", "redacted", "secret", "secrets", "password", "passwords", "passwd", "pass", "token", "tokens", "apikey", "api_key", "api-key", "key", "changeme", "change_me", "change-me", "changeit", "placeholder", "example", "sample", "dummy", "basic", "bearer", "digest", "oauth", "oauth2", "ntlm", "negotiate", "jwt", "env", "environment", "default", "auto", "inherit", "empty", "unset", "unknown", "any", "str", "string", "bytes", "int", "integer", "bool", "boolean", "text", "varchar", "char", "number", "object", "secretstr", "secretbytes", "self", "this", "value"]
 )
 # Lower-case type names after `key:` (annotations in Python/TypeScript, not YAML values).
-_TYPE_NAMES = frozenset("str string bytes int bool float any unknown object number".split())
+_TYPE_NAMES = frozenset(["str", "string", "bytes", "int", "bool", "float", "any", "unknown", "object", "number"])
 _PLACEHOLDER = re.compile(
     r"""
       [$%].*                            # $VAR ${VAR} $(cmd) %VAR% %(name)s
@@ -132,6 +125,14 @@ def _has_upper_lower_digit(value: str) -> bool:
     )
 
 
+# Candidates repeat (the same .env printed twice, the same key in every record): the value
+# checks are cached, which also keeps dense repetitive input cheap.
+_cached = functools.lru_cache(maxsize=4096)
+# A longer run of characters is a blob (base64 data, minified code), not a credential.
+_MAX_VALUE = 4096
+
+
+@_cached
 def _unlike_secret(value: str, *, numbers: bool = False) -> bool:
     """True when `value` is obviously not a credential, whatever key it sits under.
 
@@ -148,9 +149,7 @@ def _unlike_secret(value: str, *, numbers: bool = False) -> bool:
 
 def _machine_like(value: str) -> bool:
     """Looks generated: 8+ characters with both letters and digits (tokens, keys, hashes)."""
-    return (
-        len(value) >= 8 and any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
-    )
+    return len(value) >= 8 and any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
 
 
 def _char_class(c: str) -> int:
@@ -163,6 +162,7 @@ def _wordy(part: str) -> bool:
     return changes <= max(2, len(part) // 2)
 
 
+@_cached
 def _names_a_secret(value: str) -> bool:
     """`"client_secret"`, `"challengePassword"`, `imdsv2_session_token`: the name of a secret
     (a key, a field, a variable), not its value."""
@@ -210,6 +210,7 @@ _KEYWORD = r"(?P<kw>pass(?:word|wd|phrase)?|pwd|secret|token|key|auth(?:orizatio
 _KEY_END = re.compile(_KEYWORD + r"\Z", re.IGNORECASE)
 
 
+@_cached
 def _key_family(key: str, kw_start: int) -> str | None:
     """The kind of secret `key` names ('password', 'token', 'auth'), or None.
 
@@ -244,6 +245,7 @@ def _is_upper(key: str) -> bool:
     return key.upper() == key and any(c.isalpha() for c in key)
 
 
+@_cached
 def _assigned_secret(
     value: str,
     *,
@@ -261,7 +263,7 @@ def _assigned_secret(
     string literal. `sep`: '=', ':=', ':' or ' ' (a command-line flag); `pre`/`post`: spaces
     before/after it. `after`: the character right after an unquoted value.
     """
-    if _unlike_secret(value) or _names_a_secret(value):
+    if len(value) > _MAX_VALUE or _unlike_secret(value) or _names_a_secret(value):
         return False
     if not quoted and ((after and after in "([") or _DOTTED.fullmatch(value)):
         return False  # get_token(), os.environ[...], settings.SECRET_KEY: code
@@ -291,6 +293,8 @@ def _assigned_secret(
 
 def _field_secret(key: str, value: str) -> bool:
     """A string value under the mapping key `key` that is itself a secret."""
+    if len(value) > _MAX_VALUE:
+        return False  # a document, not a credential: its own secrets are found as text
     family = secret_key_family(key)
     if family is None or value.startswith(_MARKER_PREFIX):
         return False
@@ -316,7 +320,7 @@ _AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "bot"})
 def _name_value_secret(mapping: dict[Any, Any]) -> bool:
     """``{"name": "DB_PASSWORD", "value": "..."}`` (Kubernetes, ECS, Terraform env lists)."""
     name, value = mapping.get("name"), mapping.get("value")
-    if not isinstance(name, str) or not isinstance(value, str):
+    if not isinstance(name, str) or not isinstance(value, str) or len(value) > _MAX_VALUE:
         return False
     family = secret_key_family(name)
     if family is None:
@@ -395,6 +399,8 @@ def _accept_group(group: str, *, family: str = "token", numbers: bool = False) -
 
     def accept(data: bytes, m: re.Match[bytes]) -> BSpan | None:
         start, end = m.span(group)
+        if end - start > _MAX_VALUE:
+            return None
         value = _text(data[start:end])
         if _unlike_secret(value, numbers=numbers):
             return None
@@ -419,6 +425,8 @@ def _accept_openai(data: bytes, m: re.Match[bytes]) -> BSpan | None:
 
 def _accept_bearer(data: bytes, m: re.Match[bytes]) -> BSpan | None:
     start, end = m.span("v")
+    if end - start > _MAX_VALUE:
+        return None
     value = _text(data[start:end])
     if _unlike_secret(value) or not _machine_like(value):
         return None
@@ -427,19 +435,23 @@ def _accept_bearer(data: bytes, m: re.Match[bytes]) -> BSpan | None:
 
 def _accept_cli_password(data: bytes, m: re.Match[bytes]) -> BSpan | None:
     start, end = m.span("pw")
+    if end - start > _MAX_VALUE or data[start] == 0x2D:  # "-": the next option
+        return None
     value = _text(data[start:end])
     if _unlike_secret(value) or _BARE_WORD.fullmatch(value):
         return None  # -u 1000:1000, -u www-data:www-data
     return start, end
 
 
+_accept_v = _accept_group("v")
+_QUERY_STARTS = (b"?", b"&", b"?x-amz-", b"&x-amz-", b"?x-goog-", b"&x-goog-")
+
+
 def _accept_signature(data: bytes, m: re.Match[bytes]) -> BSpan | None:
     # Only as a URL query parameter: ?sig=, &signature=, &X-Amz-Signature=, &X-Goog-Signature=.
-    head = data[max(0, m.start() - 11) : m.start()].lower()
-    if not (head.endswith((b"?", b"&")) or head.endswith((b"?x-amz-", b"&x-amz-", b"?x-goog-",
-                                                           b"&x-goog-"))):
+    if not data[max(0, m.start() - 8) : m.start()].lower().endswith(_QUERY_STARTS):
         return None
-    return _accept_group("v")(data, m)
+    return _accept_v(data, m)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -452,12 +464,15 @@ _VALUE = r"""
       | (?P<uv>[^\s"'`\\,;()\[\]{}<>|&]+)              # value
     )
 """
-_ASSIGN = r"""
+_ASSIGN = (
+    r"""
     (?![a-z0-9_.-])                                   # the key ends with the keyword
     (?:\\?["'`])?\]?                                  # "key", os.environ["KEY"]
     (?P<pre>[ \t]*)(?P<sep>:=|=(?![=>~])|:(?![:/]))   # not ==, =>, ::, ://
     (?P<post>[ \t]*)
-""" + _VALUE
+"""
+    + _VALUE
+)
 # One regex per keyword, each starting with its literal (on the lowered text).
 _ASSIGN_KEYWORDS = (
     ("pass", r"(?P<kw>pass(?:word|wd|phrase)?)"),
@@ -467,18 +482,24 @@ _ASSIGN_KEYWORDS = (
     ("key", r"(?P<kw>key)"),
     ("auth", r"(?P<kw>auth(?:orization)?)"),
 )
-_FLAG = r"""
+_FLAG = (
+    r"""
     --(?<![a-z0-9_.-]--)(?P<flag>[a-z0-9]+(?:-[a-z0-9]+){0,5})   # --client-secret VALUE
     [ \t]+(?!-)
-""" + _VALUE
+"""
+    + _VALUE
+)
 _XML = r"""
     <(?P<tag>[a-z0-9_.:-]{1,60})>(?P<xv>[^<>\s]+)</(?P=tag)>  # <password>value</password>
 """
-_NAME_VALUE = r"""
+_NAME_VALUE = (
+    r"""
     name\\?["']?[ \t]*[:=][ \t]*\\?["']?(?P<name>[a-z0-9_.-]{1,100})\\?["']?[ \t]*,?
     (?:[ \t]|\r?\n|\\n|\\r)*                          # next line or same line
     (?:-[ \t]*)?\\?["']?value\\?["']?[ \t]*[:=]
-""" + _VALUE
+"""
+    + _VALUE
+)
 
 
 def _value_span(data: bytes, m: re.Match[bytes]) -> tuple[int, int, bool]:
@@ -502,8 +523,7 @@ def _key_before(data: bytes, kw_start: int) -> int:
 def _assignment_finder() -> Finder:
     flags = re.VERBOSE
     keywords = [
-        (hint.encode(), re.compile((kw + _ASSIGN).encode(), flags))
-        for hint, kw in _ASSIGN_KEYWORDS
+        (hint.encode(), re.compile((kw + _ASSIGN).encode(), flags)) for hint, kw in _ASSIGN_KEYWORDS
     ]
     flag_rx = re.compile(_FLAG.encode(), flags)
     xml_rx = re.compile(_XML.encode(), flags)
@@ -521,6 +541,8 @@ def _assignment_finder() -> Finder:
                 if family is None:
                     continue
                 start, end, quoted = _value_span(data, m)
+                if end - start > _MAX_VALUE:
+                    continue
                 if _assigned_secret(
                     _text(data[start:end]),
                     family=family,
@@ -539,6 +561,8 @@ def _assignment_finder() -> Finder:
                 if km is None or (family := _key_family(name, km.start())) is None:
                     continue
                 start, end, quoted = _value_span(data, m)
+                if end - start > _MAX_VALUE:
+                    continue
                 if _assigned_secret(
                     _text(data[start:end]),
                     family=family,
@@ -557,6 +581,8 @@ def _assignment_finder() -> Finder:
                 if family is None:
                     continue
                 start, end = m.span("xv")
+                if end - start > _MAX_VALUE:
+                    continue
                 if _assigned_secret(_text(data[start:end]), family=family, key=tag, quoted=True):
                     yield start, end
         if b"value" in low:
@@ -566,6 +592,8 @@ def _assignment_finder() -> Finder:
                 if family is None:
                     continue
                 start, end, _quoted = _value_span(data, m)
+                if end - start > _MAX_VALUE:
+                    continue
                 # A name/value pair holds data (an environment entry), like a literal.
                 if _assigned_secret(_text(data[start:end]), family=family, key=name, quoted=True):
                     yield start, end
@@ -625,11 +653,14 @@ def _signature_finder() -> Finder:
     sig_rx = re.compile(rb"signature=(?P<v>[a-z0-9%+/=_.-]{16,})")
     short_rx = re.compile(rb"sig=(?P<v>[a-z0-9%+/=_.-]{16,})")
     token_rx = re.compile(rb"x-amz-security-token=(?P<v>[a-z0-9%+/=_.-]{16,})")
-    accept_token = _accept_group("v")
+    accept_token = _accept_v
 
     def find(data: bytes, low: bytes) -> Iterator[BSpan]:
-        for rx, accept in ((sig_rx, _accept_signature), (short_rx, _accept_signature),
-                           (token_rx, accept_token)):
+        for rx, accept in (
+            (sig_rx, _accept_signature),
+            (short_rx, _accept_signature),
+            (token_rx, accept_token),
+        ):
             for m in rx.finditer(low):
                 span = accept(data, m)
                 if span is not None:
@@ -712,7 +743,7 @@ def _default_rules() -> tuple[_Builtin, ...]:
         ),
         _spec(
             "aws-access-key-id",
-            _lit("A") + r"(?:KIA|SIA|BIA|CCA)[A-Z0-9]{16}(?![A-Za-z0-9])",
+            _lit("A") + r"(?:KIA|SIA|BIA|CCA)[A-Z0-9]{16}(?![A-Za-z0-9])(?<!EXAMPLE)",
             hints=("AKIA", "ASIA", "ABIA", "ACCA"),
         ),
         _spec(
@@ -723,8 +754,17 @@ def _default_rules() -> tuple[_Builtin, ...]:
         _spec(
             "gitlab-token",
             _lit("gl") + r"(?:pat|dt|rt|ptt|cbt|soat|ft|imt|agent)-[A-Za-z0-9_-]{20,}",
-            hints=("glpat-", "gldt-", "glrt-", "glptt-", "glcbt-", "glsoat-", "glft-", "glimt-",
-                   "glagent-"),
+            hints=(
+                "glpat-",
+                "gldt-",
+                "glrt-",
+                "glptt-",
+                "glcbt-",
+                "glsoat-",
+                "glft-",
+                "glimt-",
+                "glagent-",
+            ),
         ),
         _spec(
             "slack-token",
@@ -757,17 +797,13 @@ def _default_rules() -> tuple[_Builtin, ...]:
             _lit("rk_") + r"(?:live|test)_[A-Za-z0-9]{16,}",
             hints=("rk_live_", "rk_test_"),
         ),
-        _spec(
-            "stripe-webhook-secret", _lit("whsec_") + r"[A-Za-z0-9+/=]{24,}", hints=("whsec_",)
-        ),
+        _spec("stripe-webhook-secret", _lit("whsec_") + r"[A-Za-z0-9+/=]{24,}", hints=("whsec_",)),
         _spec(
             "huggingface-token",
             _lit("hf_", "A-Za-z0-9_") + r"[A-Za-z0-9]{30,}",
             hints=("hf_",),
         ),
-        _spec(
-            "npm-token", _lit("npm_", "A-Za-z0-9_") + r"[A-Za-z0-9]{36,}", hints=("npm_",)
-        ),
+        _spec("npm-token", _lit("npm_", "A-Za-z0-9_") + r"[A-Za-z0-9]{36,}", hints=("npm_",)),
         _spec("pypi-token", _lit("pypi-AgE") + r"[A-Za-z0-9_-]{50,}", hints=("pypi-AgE",)),
         _spec(
             "sendgrid-api-key",
@@ -837,8 +873,7 @@ def _default_rules() -> tuple[_Builtin, ...]:
         ),
         _spec(
             "netrc-password",
-            _lit("machine", "a-z0-9")
-            + r"[ \t]+\S+\s+login[ \t]+\S+\s+password[ \t]+(?P<v>\S+)",
+            _lit("machine", "a-z0-9") + r"[ \t]+\S+\s+login[ \t]+\S+\s+password[ \t]+(?P<v>\S+)",
             hints=("machine",),
             lower=True,
             accept=_accept_group("v", family="password"),

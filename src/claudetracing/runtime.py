@@ -131,8 +131,11 @@ class _Drainer:
                 self._set_aside(path, spool.CORRUPT, "the hook payload has no transcript_path")
                 continue
             if entry.attempts and now - entry.received_at > give_up_after():
-                self._set_aside(path, spool.FAILED, f"gave up after {entry.attempts} attempts: "
-                                f"{entry.last_error}")
+                self._set_aside(
+                    path,
+                    spool.FAILED,
+                    f"gave up after {entry.attempts} attempts: {entry.last_error}",
+                )
                 continue
             if not self.force and entry.next_attempt_at > now:
                 continue

@@ -164,9 +164,9 @@ class DatabricksShim:
         return [payload]
 
     @staticmethod
-    def _json(status: int, payload: Json, extra: Iterable[tuple[str, str]] = ()) -> tuple[
-        int, list[tuple[str, str]], bytes
-    ]:
+    def _json(
+        status: int, payload: Json, extra: Iterable[tuple[str, str]] = ()
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
         return status, [("Content-Type", "application/json"), *extra], json.dumps(payload).encode()
 
     def _error(self, err: ShimError) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -204,8 +204,10 @@ class DatabricksShim:
             # What a workspace without the v4 tracing service answers; MLflow falls back to v3.
             raise ShimError(404, "ENDPOINT_NOT_FOUND", f"No API found for '{method} {path}'")
         if path == "/api/2.0/preview/scim/v2/Me" and method == "GET":
-            return (*self._json(200, self._scim_me(user), [("x-databricks-org-id", WORKSPACE_ID)]),
-                    "shim")
+            return (
+                *self._json(200, self._scim_me(user), [("x-databricks-org-id", WORKSPACE_ID)]),
+                "shim",
+            )
         if path == "/api/2.0/workspace/mkdirs" and method == "POST":
             return (*self._mkdirs(user, self._body_json(body)), "shim")
         if path == "/api/2.0/workspace/get-status" and method == "GET":
@@ -256,9 +258,15 @@ class DatabricksShim:
             client_id, _, secret = decoded.partition(":")
         client = self._registry().get("clients", {}).get(client_id)
         if form.get("grant_type") != "client_credentials" or not client:
-            return self._json(401, {"error": "invalid_client", "error_description": "Client authentication failed"})
+            return self._json(
+                401,
+                {"error": "invalid_client", "error_description": "Client authentication failed"},
+            )
         if not hmac.compare_digest(str(client["secret"]), secret):
-            return self._json(401, {"error": "invalid_client", "error_description": "Client authentication failed"})
+            return self._json(
+                401,
+                {"error": "invalid_client", "error_description": "Client authentication failed"},
+            )
         token = f"standin-m2m-{secrets.token_hex(16)}"
         with self._lock:
             self._issued[token] = str(client["user"])
@@ -294,7 +302,9 @@ class DatabricksShim:
         try:
             parsed = json.loads(body or b"{}")
         except ValueError as err:
-            raise ShimError(400, "MALFORMED_REQUEST", f"Invalid JSON in request body: {err}") from err
+            raise ShimError(
+                400, "MALFORMED_REQUEST", f"Invalid JSON in request body: {err}"
+            ) from err
         if not isinstance(parsed, dict):
             raise ShimError(400, "MALFORMED_REQUEST", "Request body must be a JSON object.")
         return parsed
@@ -420,7 +430,9 @@ class DatabricksShim:
             f"?X-Expires={expires}&X-Signature={self._sign(key, expires)}"
         )
         log.info("signed %s URL for %s", kind, key)
-        return self._json(200, {"credential_info": {"signed_uri": signed, "type": "AWS_PRESIGNED_URL"}})
+        return self._json(
+            200, {"credential_info": {"signed_uri": signed, "type": "AWS_PRESIGNED_URL"}}
+        )
 
     def _blob(
         self, environ: Environ, method: str, path: str, body: bytes
@@ -527,8 +539,12 @@ def _databricks_locations(node: Any, experiment_id: str | None = None) -> None:
     exp = node.get("experiment_id")
     if not isinstance(exp, str):
         location = node.get("trace_location")
-        mlflow_experiment = location.get("mlflow_experiment") if isinstance(location, dict) else None
-        exp = mlflow_experiment.get("experiment_id") if isinstance(mlflow_experiment, dict) else None
+        mlflow_experiment = (
+            location.get("mlflow_experiment") if isinstance(location, dict) else None
+        )
+        exp = (
+            mlflow_experiment.get("experiment_id") if isinstance(mlflow_experiment, dict) else None
+        )
     exp = exp if isinstance(exp, str) else experiment_id
     if exp is not None and isinstance(node.get("artifact_location"), str):
         node["artifact_location"] = f"dbfs:/databricks/mlflow-tracking/{exp}"
@@ -570,7 +586,9 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(args.root).resolve()
     root.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     _configure_mlflow_server(root)

@@ -36,8 +36,9 @@ pytestmark = pytest.mark.server
 
 def _init(repo: Path, url: str) -> str:
     experiment = f"faults-{uuid.uuid4().hex[:8]}"
-    done = traces("init", "--tracking-uri", url, "--experiment", experiment, "--yes",
-                  "--no-verify", cwd=repo)
+    done = traces(
+        "init", "--tracking-uri", url, "--experiment", experiment, "--yes", "--no-verify", cwd=repo
+    )
     assert done.returncode == 0, done.stderr
     return experiment
 
@@ -61,8 +62,9 @@ def _status(repo: Path) -> tuple[int, dict]:  # type: ignore[type-arg]
     return done.returncode, json.loads(done.stdout)
 
 
-def test_server_down_for_several_turns_then_back(repo: Path, mlflow_server: MlflowServer,
-                                                 tmp_path: Path) -> None:
+def test_server_down_for_several_turns_then_back(
+    repo: Path, mlflow_server: MlflowServer, tmp_path: Path
+) -> None:
     with Proxy(mlflow_server.url) as proxy:
         experiment = _init(repo, proxy.url)
         proxy.down = True
@@ -124,8 +126,13 @@ def test_eight_sessions_at_once_each_turn_exactly_once(
     experiment = _init(repo, mlflow_server.url)
     folder = tmp_path / "projects" / "many"
     paths = [
-        write_synthetic_session(folder / f"{uuid.uuid4()}.jsonl", turns=3, tools_per_turn=2,
-                                output_chars=500, subagent_every=2)
+        write_synthetic_session(
+            folder / f"{uuid.uuid4()}.jsonl",
+            turns=3,
+            tools_per_turn=2,
+            output_chars=500,
+            subagent_every=2,
+        )
         for _ in range(8)
     ]
     # Every session's Stop and SessionEnd hooks fire together; each starts its own exporter.
@@ -157,9 +164,7 @@ def test_corrupt_spool_entry_is_set_aside_and_the_rest_export(
     assert code == 1 and status["corrupt"] == 1
 
 
-def test_turns_that_keep_failing_move_to_failed_not_deleted(
-    repo: Path, tmp_path: Path
-) -> None:
+def test_turns_that_keep_failing_move_to_failed_not_deleted(repo: Path, tmp_path: Path) -> None:
     dead = "http://127.0.0.1:9"  # nothing listens on the discard port
     _init(repo, dead)
     (path,) = _sessions(tmp_path, "tool_call")
