@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,23 @@ def remote_url(root: Path) -> str | None:
 def remote_repo_name(root: Path) -> str | None:
     url = remote_url(root)
     return repo_name_from_url(url) if url else None
+
+
+def head_at(cwd: Path, moment: datetime) -> str | None:
+    """The commit HEAD pointed at, at `moment`: from the reflog, else the last commit before."""
+    repo = _repo(cwd)
+    if repo is None:
+        return None
+    stamp = moment.strftime("%Y-%m-%d %H:%M:%S +0000")
+    for args in (("rev-parse", "--verify", "--quiet", f"HEAD@{{{stamp}}}"),
+                 ("rev-list", "-1", f"--before={stamp}", "HEAD")):
+        try:
+            found = repo.git.execute(["git", *args]).strip()
+        except Exception:
+            continue
+        if found:
+            return str(found)
+    return None
 
 
 @dataclass

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from claudetracing import paths
 from claudetracing.errors import BackendError
-from claudetracing.trace_builder import TURN_KEY_TAG, SpanNode, TurnTrace
+from claudetracing.trace_builder import COST_ATTRIBUTE, TURN_KEY_TAG, SpanNode, TurnTrace
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -149,6 +149,15 @@ class MlflowBackend:
             if any(s.attributes.get(TURN_KEY_TAG) == turn_key for s in t.data.spans)
         ]
 
+    def recent_tag_values(self, tag: str, limit: int = 20) -> list[str]:
+        """The tag's values on the experiment's newest traces (those that have it)."""
+        experiment_id = self.connect(create=False)
+        found = self.client.search_traces(
+            locations=[experiment_id], max_results=limit, order_by=["timestamp_ms DESC"],
+            include_spans=False,
+        )
+        return [t.info.tags[tag] for t in found if tag in t.info.tags]
+
     def span_count(self, trace_id: str) -> int:
         trace = self.get(trace_id)
         return len(trace.data.spans) if trace is not None else 0
@@ -175,7 +184,9 @@ class MlflowBackend:
         trace: TurnTrace | None,
         turn_key: str,
     ) -> LiveSpan:
-        attributes = {k: v for k, v in node.attributes.items() if v is not None}
+        attributes = {
+            k: v for k, v in node.attributes.items() if v is not None or k == COST_ATTRIBUTE
+        }
         if turn_key:
             attributes[TURN_KEY_TAG] = turn_key
         kwargs: dict[str, Any] = {}

@@ -35,7 +35,9 @@ class StatusReport:
     last_error: str | None
     last_error_at: float | None
     last_success_at: float | None
+    enrichments: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -56,6 +58,42 @@ def _backend(cfg: config_mod.Config) -> tuple[bool, str, str | None]:
     except TracesError as exc:
         return False, str(exc), None
     return True, f"experiment {cfg.experiment!r} (id {experiment_id})", experiment_id
+
+
+def enrichment_warnings(cfg: config_mod.Config, enabled: list[str]) -> list[Problem]:
+    """Broken plugins, recent enrichment failures, and traces tagged with another set."""
+    from claudetracing import enrichment_registry as registry_mod
+    from claudetracing.pipeline import ENRICHMENTS_TAG, read_errors
+
+    found: list[Problem] = []
+    registry = registry_mod.load_registry()
+    for name, error in registry.broken.items():
+        found.append(Problem(f"enrichment {name!r} cannot load: {error}",
+                             "fix or uninstall the plugin package; traces are exported without it"))
+    for name in enabled:
+        if name not in registry.available and name not in registry.broken:
+            found.append(Problem(f"enrichment {name!r} is enabled but not installed",
+                                 f"install it, or run `traces enrichment remove {name}`"))
+    for name, info in read_errors().items():
+        at = info.get("at")
+        if name in enabled and isinstance(at, (int, float)) and time.time() - at < 86400:
+            found.append(Problem(f"enrichment {name!r} failed {age(at)}: {info.get('error')}",
+                                 "its tags were skipped; the traces were still exported"))
+    try:
+        from claudetracing.mlflow_backend import MlflowBackend
+
+        seen = MlflowBackend(cfg.tracking_uri, cfg.experiment).recent_tag_values(ENRICHMENTS_TAG)
+    except Exception:
+        seen = []
+    mine = ",".join(sorted(enabled)) or "none"
+    others = sorted({v for v in seen if v != mine})
+    if others:
+        found.append(Problem(
+            f"recent traces in {cfg.experiment!r} were tagged with other enrichments "
+            f"({'; '.join(others)}) than this checkout ({mine})",
+            "pull the team's .claude/settings.json, or align with `traces enrichment add/remove`",
+        ))
+    return found
 
 
 def gather(root: Path, *, check_backend: bool = True) -> StatusReport:
@@ -83,6 +121,11 @@ def gather(root: Path, *, check_backend: bool = True) -> StatusReport:
         last_error_at=_float(state.get("last_error_at")),
         last_success_at=_float(state.get("last_success_at")),
     )
+    from claudetracing import enrichment_registry as registry_mod
+
+    report.enrichments = registry_mod.enabled_names(cfg.get(config_mod.ENRICHMENTS))
+    if check_backend and backend_ok:
+        report.warnings.extend(enrichment_warnings(cfg, report.enrichments))
     missing = [e for e in claude_settings.HOOK_EVENTS if e not in hooks]
     if missing:
         report.problems.append(

@@ -6,10 +6,12 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from claudetracing import pricing
 from claudetracing.turns import SUBAGENT_TOOLS, AgentRun, LlmCall, ToolCall, Turn, text_of
 
 DEFAULT_MAX_CHARS = 100_000
 TURN_KEY_TAG = "claudetracing.turn_key"
+COST_ATTRIBUTE = "mlflow.llm.cost"
 _META_SCALARS = 20  # toolUseResult fields kept as span attributes, at most
 
 
@@ -136,6 +138,9 @@ def _llm_span(call: LlmCall, after: list[str], limit: int) -> SpanNode:
     if call.model:
         attributes["mlflow.llm.model"] = call.model
         attributes["mlflow.llm.provider"] = "anthropic"
+    cost = pricing.price(call.model, call.usage)
+    # An explicit null tells MLflow not to look a price up itself (it would guess or download).
+    attributes[COST_ATTRIBUTE] = cost.as_mlflow() if cost else None
     if call.request_id:
         attributes["anthropic.request_id"] = call.request_id
     for extra in ("service_tier", "speed"):

@@ -73,11 +73,15 @@ def status(
             f"spool:        {report.pending} pending, {report.failed} failed, "
             f"{report.corrupt} corrupt"
         )
+        typer.echo(f"enrichments:  {', '.join(report.enrichments) or 'none'}")
         typer.echo(f"last export:  {status_mod.age(report.last_success_at)}")
         if report.last_error:
             typer.echo(
                 f"last error:   {report.last_error} ({status_mod.age(report.last_error_at)})"
             )
+        for warning in report.warnings:
+            typer.secho(f"warning: {warning.what}", fg="yellow", err=True)
+            typer.echo(f"  fix: {warning.fix}", err=True)
         for problem in report.problems:
             typer.secho(f"problem: {problem.what}", fg="red", err=True)
             typer.echo(f"  fix: {problem.fix}", err=True)

@@ -1,0 +1,1 @@
+"""The built-in enrichments; they register through entry points exactly like third-party ones."""
