@@ -1,0 +1,73 @@
+"""Enrichments on real Claude Code sessions: git, files, tokens and cost per turn."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from claudetracing import config as config_mod
+from tests.harness.scenarios import CASES, run_case
+from tests.tracing import hook_env, stored_traces, traces, wait_for_exporter
+
+pytestmark = pytest.mark.claude
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def _traced(name: str, repo: Path, home: Path, api: Any) -> tuple[list[Any], list[Any]]:
+    assert traces("init", "--local", "--yes", "--no-verify", cwd=repo).returncode == 0
+    runs = run_case(CASES[name], repo, home, api, extra_env=hook_env())
+    wait_for_exporter()
+    cfg = config_mod.load(repo)
+    found = sorted(stored_traces(cfg.tracking_uri, cfg.experiment),
+                   key=lambda t: t.info.request_time)
+    return runs, found
+
+
+def test_git_and_files_tags_on_a_real_session(git_repo: Path, claude_home: Path,
+                                              messages_api: Any) -> None:
+    _git(git_repo, "remote", "set-url", "origin",
+         "https://dev:ghp_notarealtoken000000000000000000000000@github.com/acme/widgets.git")
+    head = _git(git_repo, "rev-parse", "HEAD")
+    _, (trace,) = _traced("write_edit", git_repo, claude_home, messages_api)
+    tags = trace.info.tags
+    assert tags["git.commit_id"] == head
+    assert tags["git.branch"] == "main"
+    assert tags["git.remote_url"] == "https://github.com/acme/widgets.git"
+    assert tags["git.repo_name"] == "acme/widgets"
+    assert tags["git.dirty"] == "true"  # notes.txt and .claude/ are new
+    assert json.loads(tags["files.modified"]) == ["notes.txt"]
+    assert tags["files.count"] == "1"
+
+
+def test_tokens_and_cost_per_turn_add_up_to_claude_codes_accounting(
+    git_repo: Path, claude_home: Path, messages_api: Any
+) -> None:
+    runs, found = _traced("resume", git_repo, claude_home, messages_api)
+    assert len(found) == 2
+    for run, trace in zip(runs, found, strict=True):
+        usage = run.result["modelUsage"].values()
+        tags = trace.info.tags
+        assert int(tags["tokens.input"]) == sum(u["inputTokens"] for u in usage)
+        assert int(tags["tokens.output"]) == sum(u["outputTokens"] for u in usage)
+        assert int(tags["tokens.cache_read"]) == sum(u["cacheReadInputTokens"] for u in usage)
+        assert int(tags["tokens.cache_creation"]) == sum(
+            u["cacheCreationInputTokens"] for u in usage)
+        assert int(tags["tokens.total"]) == int(tags["tokens.input"]) + int(tags["tokens.output"])
+        assert float(tags["cost.usd"]) == pytest.approx(run.result["total_cost_usd"], abs=0.01)
+        llm = [s for s in trace.data.spans if s.span_type == "LLM"]
+        span_cost = sum(s.attributes["mlflow.llm.cost"]["total_cost"] for s in llm)
+        assert span_cost == pytest.approx(float(tags["cost.usd"]), abs=1e-6)
+
+
+def test_subagent_session_cost(git_repo: Path, claude_home: Path, messages_api: Any) -> None:
+    runs, (trace,) = _traced("parallel_subagents", git_repo, claude_home, messages_api)
+    assert float(trace.info.tags["cost.usd"]) == pytest.approx(runs[0].result["total_cost_usd"],
+                                                               abs=0.01)
