@@ -10,7 +10,7 @@ from typing import Any
 
 from claudetracing import claude_settings, gitignore
 from claudetracing import config as config_mod
-from claudetracing.jsonfiles import read_json_object
+from claudetracing.jsonfiles import read_json_object, write_text_atomic
 
 Transform = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -20,6 +20,7 @@ class SetupOptions:
     tracking_uri: str = config_mod.LOCAL  # "local", "databricks://P" or any MLflow URI
     experiment: str | None = None
     profile: str | None = None
+    experiment_is_personal: bool = False  # a path in the user's own folder: not for the team
     extra_team_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -55,8 +56,12 @@ def _settings_plan(path: Path, transform: Transform) -> FilePlan:
 def plan_init(root: Path, options: SetupOptions) -> Plan:
     """What `init` would write. Reads every file strictly first: a bad one stops us early."""
     experiment = options.experiment or config_mod.load(root).experiment
-    team_env = {config_mod.EXPERIMENT: experiment, **options.extra_team_env}
+    team_env = dict(options.extra_team_env)
     personal_env = {config_mod.TRACKING_URI: options.tracking_uri}
+    if options.experiment_is_personal:
+        personal_env[config_mod.EXPERIMENT] = experiment
+    else:
+        team_env[config_mod.EXPERIMENT] = experiment
     if options.profile:
         personal_env[config_mod.PROFILE] = options.profile
 
@@ -79,15 +84,25 @@ def plan_init(root: Path, options: SetupOptions) -> Plan:
 
 
 def apply(plan: Plan) -> list[Path]:
-    """Write the plan; only files whose content changes are touched."""
-    written = []
-    for file in plan.files:
-        if file.transform is not None:
-            if claude_settings.apply(file.path, file.transform).changed:
-                written.append(file.path)
-        elif gitignore.install(plan.root):
-            written.append(file.path)
-    return written
+    """Write the plan; only files whose content changes are touched. All or nothing: if any
+    write fails or is interrupted, the files already written get their old content back."""
+    written: list[FilePlan] = []
+    try:
+        for file in plan.files:
+            if file.transform is not None:
+                changed = claude_settings.apply(file.path, file.transform).changed
+            else:
+                changed = gitignore.install(plan.root)
+            if changed:
+                written.append(file)
+    except BaseException:
+        for file in reversed(written):
+            if file.before:
+                write_text_atomic(file.path, file.before)
+            else:
+                file.path.unlink(missing_ok=True)
+        raise
+    return [file.path for file in written]
 
 
 def disable(root: Path) -> list[Path]:

@@ -14,8 +14,9 @@ from claudetracing.cli import app
 from claudetracing.errors import TracesError
 from claudetracing.pipeline import read_errors
 
-group = typer.Typer(help="Manage the enrichments (tag sources) of this repository, team-wide.",
-                    no_args_is_help=True)
+group = typer.Typer(
+    help="Manage the enrichments (tag sources) of this repository, team-wide.", no_args_is_help=True
+)
 app.add_typer(group, name="enrichment")
 
 
@@ -45,8 +46,10 @@ def info(name: Annotated[str, typer.Argument(help="Enrichment name.")]) -> None:
     """What one enrichment adds and where it comes from."""
     registry = registry_mod.load_registry()
     if name in registry.broken:
-        raise TracesError(f"enrichment {name!r} cannot load: {registry.broken[name]}",
-                          "reinstall or fix the plugin package")
+        raise TracesError(
+            f"enrichment {name!r} cannot load: {registry.broken[name]}",
+            "reinstall or fix the plugin package",
+        )
     enrichment = registry.available.get(name)
     if enrichment is None:
         raise TracesError(f"no enrichment named {name!r}", "see `traces enrichment list`")
@@ -60,13 +63,15 @@ def info(name: Annotated[str, typer.Argument(help="Enrichment name.")]) -> None:
 def add(names: Annotated[list[str], typer.Argument(help="Enrichments to enable.")]) -> None:
     """Enable enrichments for everyone (writes the committed .claude/settings.json)."""
     now = enrichment_settings.change(config_mod.find_root(), add=tuple(names))
-    typer.echo(f"enabled: {', '.join(now) or 'none'} (commit .claude/settings.json to share)",
-               err=True)
+    typer.echo(
+        f"enabled: {', '.join(now) or 'none'} (commit .claude/settings.json to share)", err=True
+    )
 
 
 @group.command()
 def remove(names: Annotated[list[str], typer.Argument(help="Enrichments to disable.")]) -> None:
     """Disable enrichments for everyone (writes the committed .claude/settings.json)."""
     now = enrichment_settings.change(config_mod.find_root(), remove=tuple(names))
-    typer.echo(f"enabled: {', '.join(now) or 'none'} (commit .claude/settings.json to share)",
-               err=True)
+    typer.echo(
+        f"enabled: {', '.join(now) or 'none'} (commit .claude/settings.json to share)", err=True
+    )

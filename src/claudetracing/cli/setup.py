@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -14,9 +15,11 @@ from claudetracing.cli import app
 from claudetracing.errors import TracesError
 
 
-def _show_plan(plan: project_setup.Plan) -> None:
+def _show_plan(plan: project_setup.Plan, remote: list[str]) -> None:
     typer.echo(f"tracking URI: {plan.tracking_uri}", err=True)
     typer.echo(f"experiment:   {plan.experiment}", err=True)
+    for step in remote:
+        typer.echo(f"workspace:    {step}", err=True)
     if not plan.changes:
         typer.echo("files: nothing to change (already set up)", err=True)
     for file in plan.changes:
@@ -30,56 +33,158 @@ def _show_plan(plan: project_setup.Plan) -> None:
         typer.echo("\n".join(diff), err=True)
 
 
+def _enrichment_env(enrichments: str | None) -> dict[str, str]:
+    if enrichments is None:
+        return {}
+    from claudetracing import enrichment_registry
+
+    names = enrichment_registry.enabled_names(enrichments)
+    registry = enrichment_registry.load_registry()
+    unknown = [n for n in names if n not in registry.available]
+    if unknown:
+        raise TracesError(
+            f"unknown enrichment(s): {', '.join(unknown)}",
+            f"installed: {', '.join(sorted(registry.available))}",
+        )
+    return {config_mod.ENRICHMENTS: ",".join(names) or "none"}
+
+
 @app.command()
 def init(
+    profile: Annotated[
+        str | None, typer.Option(help="Databricks CLI profile (OAuth login) to trace into.")
+    ] = None,
+    scope: Annotated[
+        str | None, typer.Option(help="Experiment for the team (shared) or only you (personal).")
+    ] = None,
+    experiment: Annotated[
+        str | None,
+        typer.Option(help="Experiment path (workspace: inside /Shared or your folder) or name."),
+    ] = None,
     local: Annotated[
         bool, typer.Option("--local", help="Trace into the embedded local store.")
     ] = False,
     tracking_uri: Annotated[
-        str | None, typer.Option(help="Any MLflow tracking URI (http://…, sqlite:///…).")
+        str | None,
+        typer.Option(help="Any MLflow tracking URI (http://…, sqlite:///…, databricks://PROFILE)."),
     ] = None,
-    experiment: Annotated[str | None, typer.Option(help="Experiment name or path.")] = None,
+    enrichments: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated enrichments for the team, e.g. git,files,tokens."),
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
     dry_run: Annotated[bool, typer.Option(help="Show the plan, write nothing.")] = False,
     verify: Annotated[bool, typer.Option(help="Write and read back a test trace.")] = True,
 ) -> None:
     """Set up tracing for this repository: hooks, configuration, .gitignore; then verify."""
-    if local and tracking_uri:
-        raise TracesError("--local and --tracking-uri exclude each other", "pass only one")
-    if tracking_uri and tracking_uri.startswith("databricks"):
+    from claudetracing import databricks, wizard, workspace_setup
+
+    if sum(bool(x) for x in (local, tracking_uri, profile)) > 1:
         raise TracesError(
-            "Databricks setup goes through a Databricks CLI profile",
-            "run `traces init --profile PROFILE` (OAuth; personal access tokens are refused)",
+            "--local, --tracking-uri and --profile exclude each other", "pass only one of them"
         )
+    if scope not in (None, "shared", "personal"):
+        raise TracesError(f"unknown scope {scope!r}", "use --scope shared or --scope personal")
+    if tracking_uri and tracking_uri.startswith("databricks"):
+        profile = tracking_uri.partition("://")[2] or "DEFAULT"
+        tracking_uri = None
+    interactive = sys.stdin.isatty() and not yes
     root = config_mod.find_root()
-    uri = tracking_uri or config_mod.LOCAL
-    plan = project_setup.plan_init(
-        root, project_setup.SetupOptions(tracking_uri=uri, experiment=experiment)
-    )
-    _show_plan(plan)
+    extra = _enrichment_env(enrichments)
+    if not (local or tracking_uri or profile):
+        if not interactive:
+            raise TracesError(
+                "where should traces go?",
+                "pass --profile PROFILE (Databricks), --local, or --tracking-uri URI",
+            )
+        destination = wizard.ask_destination(databricks.read_profiles())
+        if destination == wizard.LOCAL:
+            local = True
+        else:
+            profile = wizard.ask_new_workspace() if destination == wizard.ADD else destination
+    choice = None
+    remote: list[str] = []
+    if profile:
+        chosen = workspace_setup.find_profile(profile)
+        for name in databricks.overriding_env():
+            typer.secho(
+                f"warning: {name} is set and overrides profile {profile!r} for MLflow "
+                "and the Databricks SDK",
+                fg="yellow",
+                err=True,
+            )
+        if interactive and not experiment and not scope:
+            choice = wizard.ask_experiment(root, chosen)
+        else:
+            choice = workspace_setup.choose(root, chosen, scope=scope, experiment=experiment)
+        plan = workspace_setup.plan(root, choice)
+        if extra:
+            plan = project_setup.plan_init(
+                root,
+                project_setup.SetupOptions(
+                    tracking_uri=choice.tracking_uri,
+                    experiment=choice.experiment,
+                    profile=chosen.name,
+                    experiment_is_personal=choice.personal,
+                    extra_team_env=extra,
+                ),
+            )
+        remote = [
+            f"signed in as {choice.user}",
+            f"create folder {choice.experiment.rsplit('/', 1)[0]} if missing",
+            f"create experiment {choice.experiment} or reuse it",
+        ]
+        if choice.reused_team_experiment:
+            remote.append("the experiment path comes from the team's .claude/settings.json")
+    else:
+        uri = tracking_uri or config_mod.LOCAL
+        plan = project_setup.plan_init(
+            root,
+            project_setup.SetupOptions(
+                tracking_uri=uri, experiment=experiment, extra_team_env=extra
+            ),
+        )
+    _show_plan(plan, remote)
     if dry_run:
         typer.echo("dry run: nothing written", err=True)
         return
-    if plan.changes and not yes and not typer.confirm("Apply these changes?", err=True):
-        raise typer.Exit(1)
+    if not yes:
+        if not interactive:
+            raise TracesError("not confirmed", "pass --yes to apply without a question")
+        if not wizard.confirm("Apply this plan?"):
+            typer.echo("nothing written", err=True)
+            raise typer.Exit(1)
+    if choice is not None:
+        workspace_setup.prepare_remote(choice)
     written = project_setup.apply(plan)
     for path in written:
         typer.echo(f"wrote {path}", err=True)
     if verify:
-        experiment_id = project_setup.verify(config_mod.load(root))
-        typer.echo(
-            f"verified: a test trace was written to and read back from experiment "
-            f"{plan.experiment!r} (id {experiment_id}), then removed",
-            err=True,
-        )
+        _verify(root, plan)
     typer.echo(
         "Tracing is on: every Claude Code turn in this repository becomes a trace.", err=True
     )
     typer.echo(
-        "Next: use Claude Code as usual, then `traces status`; `traces import` backfills "
-        "past sessions.",
+        "Next: use Claude Code as usual, then `traces status`; `traces import` "
+        "backfills past sessions.",
         err=True,
     )
+
+
+def _verify(root: Path, plan: project_setup.Plan) -> None:
+    from claudetracing import enrichment_registry, status
+
+    cfg = config_mod.load(root)
+    experiment_id = project_setup.verify(cfg)
+    typer.echo(
+        f"verified: a test trace was written to and read back from experiment "
+        f"{plan.experiment!r} (id {experiment_id}), then removed",
+        err=True,
+    )
+    enabled = enrichment_registry.enabled_names(cfg.get(config_mod.ENRICHMENTS))
+    for warning in status.enrichment_warnings(cfg, enabled):
+        typer.secho(f"warning: {warning.what}", fg="yellow", err=True)
+        typer.echo(f"  fix: {warning.fix}", err=True)
 
 
 @app.command()
