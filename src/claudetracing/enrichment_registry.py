@@ -31,11 +31,15 @@ def _load_one(point: EntryPoint) -> Enrichment:
     if not isinstance(loaded, Enrichment):
         raise TypeError(f"{point.value} is a {type(loaded).__name__}, not an Enrichment")
     if loaded.name != point.name:
-        raise ValueError(f"entry point {point.name!r} provides an enrichment named "
-                         f"{loaded.name!r}; the two must match")
+        raise ValueError(
+            f"entry point {point.name!r} provides an enrichment named "
+            f"{loaded.name!r}; the two must match"
+        )
     if not NAME.match(loaded.name):
-        raise ValueError(f"invalid enrichment name {loaded.name!r}: use lower-case letters, "
-                         "digits and _ (at most 32)")
+        raise ValueError(
+            f"invalid enrichment name {loaded.name!r}: use lower-case letters, "
+            "digits and _ (at most 32)"
+        )
     if not callable(loaded.enrich):
         raise TypeError(f"{loaded.name}: `enrich` is not callable")
     return loaded
@@ -131,9 +135,23 @@ def enabled_names(configured: str | None) -> list[str]:
 def describe(registry: Registry, enabled: list[str]) -> list[dict[str, Any]]:
     rows = []
     for name, enrichment in sorted(registry.available.items()):
-        rows.append({"name": name, "enabled": name in enabled, "description": enrichment.description,
-                     "source": registry.sources.get(name, ""), "error": None})
+        rows.append(
+            {
+                "name": name,
+                "enabled": name in enabled,
+                "description": enrichment.description,
+                "source": registry.sources.get(name, ""),
+                "error": None,
+            }
+        )
     for name, error in sorted(registry.broken.items()):
-        rows.append({"name": name, "enabled": name in enabled, "description": "",
-                     "source": "", "error": error})
+        rows.append(
+            {
+                "name": name,
+                "enabled": name in enabled,
+                "description": "",
+                "source": "",
+                "error": error,
+            }
+        )
     return rows

@@ -24,8 +24,11 @@ class Cost:
 
     def as_mlflow(self) -> dict[str, float]:
         """MLflow's `mlflow.llm.cost` span attribute."""
-        return {"input_cost": self.input_usd, "output_cost": self.output_usd,
-                "total_cost": self.total_usd}
+        return {
+            "input_cost": self.input_usd,
+            "output_cost": self.output_usd,
+            "total_cost": self.total_usd,
+        }
 
 
 def _n(usage: dict[str, Any], key: str) -> int:
@@ -44,7 +47,8 @@ def price(model: str | None, usage: dict[str, Any]) -> Cost | None:
         return None
     from genai_prices import Usage, calc_price
 
-    split = usage.get("cache_creation") if isinstance(usage.get("cache_creation"), dict) else {}
+    raw_split = usage.get("cache_creation")
+    split: dict[str, Any] = raw_split if isinstance(raw_split, dict) else {}
     write_total = _n(usage, "cache_creation_input_tokens")
     write_1h = _n(split, "ephemeral_1h_input_tokens")
     write_5m = _n(split, "ephemeral_5m_input_tokens") if split else write_total

@@ -68,17 +68,29 @@ def enrichment_warnings(cfg: config_mod.Config, enabled: list[str]) -> list[Prob
     found: list[Problem] = []
     registry = registry_mod.load_registry()
     for name, error in registry.broken.items():
-        found.append(Problem(f"enrichment {name!r} cannot load: {error}",
-                             "fix or uninstall the plugin package; traces are exported without it"))
+        found.append(
+            Problem(
+                f"enrichment {name!r} cannot load: {error}",
+                "fix or uninstall the plugin package; traces are exported without it",
+            )
+        )
     for name in enabled:
         if name not in registry.available and name not in registry.broken:
-            found.append(Problem(f"enrichment {name!r} is enabled but not installed",
-                                 f"install it, or run `traces enrichment remove {name}`"))
+            found.append(
+                Problem(
+                    f"enrichment {name!r} is enabled but not installed",
+                    f"install it, or run `traces enrichment remove {name}`",
+                )
+            )
     for name, info in read_errors().items():
         at = info.get("at")
         if name in enabled and isinstance(at, (int, float)) and time.time() - at < 86400:
-            found.append(Problem(f"enrichment {name!r} failed {age(at)}: {info.get('error')}",
-                                 "its tags were skipped; the traces were still exported"))
+            found.append(
+                Problem(
+                    f"enrichment {name!r} failed {age(at)}: {info.get('error')}",
+                    "its tags were skipped; the traces were still exported",
+                )
+            )
     try:
         from claudetracing.mlflow_backend import MlflowBackend
 
@@ -88,11 +100,14 @@ def enrichment_warnings(cfg: config_mod.Config, enabled: list[str]) -> list[Prob
     mine = ",".join(sorted(enabled)) or "none"
     others = sorted({v for v in seen if v != mine})
     if others:
-        found.append(Problem(
-            f"recent traces in {cfg.experiment!r} were tagged with other enrichments "
-            f"({'; '.join(others)}) than this checkout ({mine})",
-            "pull the team's .claude/settings.json, or align with `traces enrichment add/remove`",
-        ))
+        found.append(
+            Problem(
+                f"recent traces in {cfg.experiment!r} were tagged with other enrichments "
+                f"({'; '.join(others)}) than this checkout ({mine})",
+                "pull the team's .claude/settings.json, or align with "
+                "`traces enrichment add/remove`",
+            )
+        )
     return found
 
 

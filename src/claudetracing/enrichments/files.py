@@ -8,8 +8,12 @@ from pathlib import Path
 from claudetracing.enrichment_api import Enrichment, TurnContext
 from claudetracing.turns import ToolCall
 
-EDIT_TOOLS = {"Write": "file_path", "Edit": "file_path", "MultiEdit": "file_path",
-              "NotebookEdit": "notebook_path"}
+EDIT_TOOLS = {
+    "Write": "file_path",
+    "Edit": "file_path",
+    "MultiEdit": "file_path",
+    "NotebookEdit": "notebook_path",
+}
 _SEPARATORS = {";", "&&", "||", "|", "&"}
 _REDIRECTS = (">>", "&>", ">|", ">")
 
