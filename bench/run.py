@@ -58,6 +58,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="also store every trace of the ~100k-line session with ours (adds ~15 minutes)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument(
+        "--scratch",
+        type=Path,
+        default=None,
+        help="where inputs and stores go (default: the system temp folder; stores there pay "
+        "that disk's fsync latency, as users' stores do)",
+    )
     return parser.parse_args(argv)
 
 
@@ -78,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     def log(message: str) -> None:
         print(f"[{time.perf_counter() - began:6.1f}s] {message}", file=sys.stderr, flush=True)
 
-    scratch = Path(tempfile.mkdtemp(prefix="claudetracing-bench-"))
+    scratch = Path(tempfile.mkdtemp(prefix="claudetracing-bench-", dir=args.scratch))
     ws = Workspace(scratch)
     rows: list[Row] = []
     failed = False

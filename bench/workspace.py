@@ -83,7 +83,7 @@ class Scale:
             big=big,
             big_label="~100k lines",
             growth_turns=(1, 10, 100, 1000),
-            growth_repeats=5,
+            growth_repeats=7,
             startup_runs=10,
             query_traces=10_000,
             query_template_turns=20,

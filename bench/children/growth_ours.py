@@ -1,62 +1,114 @@
-"""Child: the cost of exporting turn N when turns 1..N-1 are already exported (ledger kept)."""
+"""Child: the cost of exporting turn N when turns 1..N-1 are already exported (ledger kept).
+
+Exporting 999 turns for real takes minutes on this kind of machine, so the state "turns
+1..N-1 exported" is made fast: our exporter runs over them with its store calls stubbed out
+(so the ledger is exactly what it writes: N-1 turn keys and the byte offset), and the store
+gets N-1 SQL copies of a turn it really exported (so searches see a store of that size).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import emit
+import instrument
+from clone import clone
+from common import emit, store_counts
 
 from claudetracing import config as config_mod
 from claudetracing import ledger as ledger_mod
+from claudetracing import paths
 from claudetracing.export import Exporter
 from claudetracing.turns import read_session
 
 
-def measure(exporter: Exporter, path: Path, repeats: int) -> dict[str, Any]:
-    """Export turns 1..N-1 untimed, append turn N as Claude Code would, time its export."""
+def _mark_exported(exporter: Exporter, path: Path) -> int:
+    """Run the exporter over turns 1..N-1 with the store stubbed: only the ledger is written."""
+    backend = exporter.backend
+    with (
+        mock.patch.object(backend, "find_turn", return_value=None),
+        mock.patch.object(backend, "write", side_effect=lambda _t: f"tr-{uuid.uuid4().hex}"),
+        mock.patch.object(backend, "confirm", return_value=None),
+    ):
+        report = exporter.export_transcript(path)
+    return len(report.exported)
+
+
+@dataclass
+class Case:
+    """One N-turn session with turns 1..N-1 exported, and the ledger to return to."""
+
+    path: Path
+    info: dict[str, Any]
+    ledger: Path
+    saved: bytes
+    last: str | None = None
+    times: list[float] = field(default_factory=list)
+    splits: list[dict[str, float]] = field(default_factory=list)
+
+
+def prepare(exporter: Exporter, path: Path, template: str) -> Case:
     whole = path.read_bytes()
     turns = read_session(path, final=True).turns
     cut = turns[-1].start_offset
     path.write_bytes(whole[:cut])
     start = time.perf_counter()
-    before = exporter.export_transcript(path)
-    prep_s = time.perf_counter() - start
-    if len(before.exported) != len(turns) - 1:
-        raise SystemExit(f"prefix export wrote {len(before.exported)} of {len(turns) - 1} turns")
-    with path.open("ab") as handle:
-        handle.write(whole[cut:])
-
+    marked = _mark_exported(exporter, path)
+    if marked != len(turns) - 1:
+        raise SystemExit(f"prefix export recorded {marked} of {len(turns) - 1} turns")
     backend = exporter.backend
-    ledger_file = ledger_mod.open_session(backend.tracking_uri, backend.experiment_name, path.stem)
-    saved = ledger_file.path.read_bytes() if ledger_file.path.exists() else None
-    times: list[float] = []
-    last: str | None = None
-    for _ in range(repeats):
-        if last is not None:
-            # Undo the previous repeat: the trace goes, the ledger is as it was after N-1.
-            backend.delete([last])
-            if saved is None:
-                ledger_file.path.unlink(missing_ok=True)
-            else:
-                ledger_file.path.write_bytes(saved)
-        start = time.perf_counter()
-        report = exporter.export_transcript(path)
-        times.append(time.perf_counter() - start)
-        if len(report.exported) != 1 or report.already:
-            raise SystemExit(f"expected one new trace, got {report}")
-        last = report.exported[0]
-    return {
-        "times": times,
+    clone(
+        paths.local_store_dir() / "mlflow.db",
+        templates=[template],
+        copies=marked,
+        seed_session=backend.client.get_trace(template).info.trace_metadata["mlflow.trace.session"],
+        spread_hours=48,
+    )
+    prep_s = time.perf_counter() - start
+    with path.open("ab") as handle:  # Claude Code appends the new turn
+        handle.write(whole[cut:])
+    ledger = ledger_mod.open_session(backend.tracking_uri, backend.experiment_name, path.stem)
+    info = {
         "prep_s": prep_s,
         "turns": len(turns),
         "bytes_total": len(whole),
         "bytes_new": len(whole) - cut,
-        "spans": len(backend.client.get_trace(last).data.spans) if last else 0,
+    }
+    return Case(path, info, ledger.path, ledger.path.read_bytes())
+
+
+def measure_once(exporter: Exporter, case: Case) -> None:
+    if case.last is not None:
+        # Undo the previous repeat: the trace goes, the ledger is as it was after N-1.
+        exporter.backend.delete([case.last])
+        case.ledger.write_bytes(case.saved)
+    instrument.take()
+    start = time.perf_counter()
+    report = exporter.export_transcript(case.path)
+    case.times.append(time.perf_counter() - start)
+    case.splits.append(instrument.take())
+    if len(report.exported) != 1 or report.already:
+        raise SystemExit(f"expected one new trace, got {report}")
+    case.last = report.exported[0]
+
+
+def result(exporter: Exporter, case: Case, store_traces: int) -> dict[str, Any]:
+    trace = exporter.backend.client.get_trace(case.last) if case.last else None
+    return {
+        **case.info,
+        "times": case.times,
+        "parse": [s.get("parse", 0.0) for s in case.splits],
+        "splits": case.splits,
+        "store_traces": store_traces,
+        "ledger_bytes": len(case.saved),
+        "spans": len(trace.data.spans) if trace else 0,
     }
 
 
@@ -67,12 +119,19 @@ def main() -> None:
     parser.add_argument("--root", type=Path, required=True)
     parser.add_argument("--repeats", type=int, required=True)
     args = parser.parse_args()
+    instrument.install()
     exporter = Exporter(config_mod.load(args.root, environ={}))
-    # MLflow sets up its tracer on the first trace: pay that before any clock, as a running
-    # exporter that already wrote turns 1..N-1 has. All sessions share one store, like a
-    # user's; each is a separate session (its own file name and ids).
-    exporter.export_transcript(args.warmup, final=True)
-    emit({str(p): measure(exporter, p, args.repeats) for p in args.transcripts})
+    # A real export first: MLflow sets up its tracer on the first trace (paid before any
+    # clock, as by an exporter that already wrote turns 1..N-1), and its trace is the one
+    # the store is filled with. All sessions share this store, as a user's do.
+    (template,) = exporter.export_transcript(args.warmup, final=True).exported
+    cases = [prepare(exporter, p, template) for p in args.transcripts]
+    for _ in range(args.repeats):
+        # Round-robin over N, so a slow spell of the disk hits every N alike.
+        for case in cases:
+            measure_once(exporter, case)
+    traces, _spans = store_counts(paths.local_store_dir() / "mlflow.db")
+    emit({str(c.path): result(exporter, c, traces) for c in cases})
 
 
 if __name__ == "__main__":

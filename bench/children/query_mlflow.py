@@ -21,6 +21,7 @@ def main() -> None:
     parser.add_argument("--hours", type=float, required=True)
     parser.add_argument("--repeats", type=int, required=True)
     parser.add_argument("--page-size", type=int, default=500)
+    parser.add_argument("--cold", action="store_true", help="one listing, no warm-up, then exit")
     args = parser.parse_args()
     mlflow.set_tracking_uri(args.tracking_uri)
     client = MlflowClient(args.tracking_uri)
@@ -55,6 +56,9 @@ def main() -> None:
         )
         return len(frame)
 
+    if args.cold:
+        emit({"found": page_all()})
+        return
     results: dict[str, dict[str, object]] = {}
     queries: dict[str, Callable[[], int]] = {"page_all": page_all, "newest_100": newest_100}
     for name, query in queries.items():

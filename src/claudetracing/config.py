@@ -15,7 +15,19 @@ PROFILE = "CLAUDETRACING_PROFILE"
 ENRICHMENTS = "CLAUDETRACING_ENRICHMENTS"
 USER = "CLAUDETRACING_USER"
 LOCAL = "local"
-KEYS = (TRACKING_URI, EXPERIMENT, PROFILE, ENRICHMENTS, USER)
+REDACT_PATTERNS = "CLAUDETRACING_REDACT_PATTERNS"
+CONTENT = "CLAUDETRACING_CONTENT"
+KEYS = (TRACKING_URI, EXPERIMENT, PROFILE, ENRICHMENTS, USER, REDACT_PATTERNS, CONTENT)
+# Knobs of this machine's runtime, not of a repository's tracing: not shown as settings.
+RUNTIME_ONLY = frozenset(
+    {
+        "CLAUDETRACING_HOME",
+        "CLAUDETRACING_NO_EXPORTER",
+        "CLAUDETRACING_GIVE_UP_AFTER",
+        "CLAUDETRACING_MAX_CONTENT_CHARS",
+        "CLAUDETRACING_DISABLED",
+    }
+)
 
 
 @dataclass
@@ -85,7 +97,9 @@ def load(root: Path | None = None, *, environ: dict[str, str] | None = None) -> 
     for path, label in layers:
         for key, value in claude_settings.env_of(path).items():
             config.values[key] = Value(value, f"{label} ({path})")
-    for key in KEYS:
+    for key in sorted(k for k in environ if k.startswith(claude_settings.ENV_PREFIX)):
+        if key in RUNTIME_ONLY:
+            continue
         if environ.get(key):
             found = config.values.get(key)
             # Claude Code copies settings `env` into hook processes: same value, same source.

@@ -38,9 +38,9 @@ def run_demo() -> DemoResult:
             config_mod.USER: config_mod.Value("demo@example.com", "demo"),
         },
     )
-    from claudetracing.pipeline import prepare
+    from claudetracing.pipeline import Pipeline
 
-    exporter = Exporter(cfg, prepare=prepare(cfg))
+    exporter = Exporter(cfg, pipeline=Pipeline(cfg))
     summary = run_import(exporter, transcripts)
     ids = [exporter.backend.find_turn(turn_key) or "" for turn_key in _turn_keys(transcripts)]
     return DemoResult(summary, DEMO_EXPERIMENT, cfg.tracking_uri, [i for i in ids if i])

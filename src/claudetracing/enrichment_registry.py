@@ -11,6 +11,7 @@ from typing import Any
 from claudetracing.enrichment_api import NAME, Enrichment, TurnContext
 
 GROUP = "claudetracing.enrichments"
+CONFIG_KEY = "CLAUDETRACING_ENRICHMENTS"
 BUILT_INS = ("git", "files", "tokens", "cost")
 MAX_KEY = 250  # MLflow's limit for a tag key
 MAX_VALUE = 8000  # MLflow's limit for a trace tag value (MAX_TRACE_TAG_VAL_LENGTH)

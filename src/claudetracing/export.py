@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 from claudetracing import ledger as ledger_mod
 from claudetracing.config import Config
@@ -31,8 +31,12 @@ class ExportReport:
     last_turn: Turn | None = None
 
 
-# What happens to a trace between building and upload (enrichments, redaction): issue-owned hooks.
-Preparer = Callable[[TurnTrace, Turn], TurnTrace]
+class Pipeline(Protocol):
+    """What a trace goes through before upload (see `claudetracing.pipeline`)."""
+
+    def scrub(self, value: Any) -> Any: ...
+
+    def finish(self, trace: TurnTrace, turn: Turn) -> TurnTrace: ...
 
 
 @dataclass
@@ -40,7 +44,7 @@ class Exporter:
     """Exports transcripts to one configured destination."""
 
     config: Config
-    prepare: Preparer | None = None
+    pipeline: Pipeline | None = None
     backend: MlflowBackend = field(init=False)
     user: str = field(init=False)
 
@@ -95,7 +99,8 @@ class Exporter:
         if session_ledger.has(turn.key):
             report.already += 1
             return
-        trace = build_trace(turn, self.user)
+        scrub = self.pipeline.scrub if self.pipeline is not None else None
+        trace = build_trace(turn, self.user, scrub=scrub)
         expected = len(trace.root.walk())
         existing = self.backend.find_turn(turn.key)
         if existing:
@@ -113,8 +118,8 @@ class Exporter:
                 log.warning("removing %d unfinished upload(s) of turn %s", len(orphans), turn.key)
                 self.backend.delete(orphans)
                 report.replaced += len(orphans)
-        if self.prepare is not None:
-            trace = self.prepare(trace, turn)
+        if self.pipeline is not None:
+            trace = self.pipeline.finish(trace, turn)
         trace_id = self.backend.write(trace)
         self.backend.confirm(trace_id, expected_spans=expected)
         session_ledger.record(turn.key, trace_id)

@@ -75,8 +75,10 @@ def head_at(cwd: Path, moment: datetime) -> str | None:
     if repo is None:
         return None
     stamp = moment.strftime("%Y-%m-%d %H:%M:%S +0000")
-    for args in (("rev-parse", "--verify", "--quiet", f"HEAD@{{{stamp}}}"),
-                 ("rev-list", "-1", f"--before={stamp}", "HEAD")):
+    for args in (
+        ("rev-parse", "--verify", "--quiet", f"HEAD@{{{stamp}}}"),
+        ("rev-list", "-1", f"--before={stamp}", "HEAD"),
+    ):
         try:
             found = repo.git.execute(["git", *args]).strip()
         except Exception:

@@ -153,10 +153,30 @@ class MlflowBackend:
         """The tag's values on the experiment's newest traces (those that have it)."""
         experiment_id = self.connect(create=False)
         found = self.client.search_traces(
-            locations=[experiment_id], max_results=limit, order_by=["timestamp_ms DESC"],
+            locations=[experiment_id],
+            max_results=limit,
+            order_by=["timestamp_ms DESC"],
             include_spans=False,
         )
         return [t.info.tags[tag] for t in found if tag in t.info.tags]
+
+    def convention_experiments(self) -> list[Any]:
+        """Experiments named by the convention: a `claude-code` folder (workspace or local)."""
+        _quiet_mlflow()
+        import mlflow
+
+        mlflow.set_tracking_uri(self.tracking_uri)
+        client = mlflow.MlflowClient(tracking_uri=self.tracking_uri)
+        try:
+            found = client.search_experiments(
+                filter_string="name LIKE '%claude-code/%'", max_results=1000
+            )
+        except Exception as exc:
+            raise BackendError(
+                f"cannot list experiments at {self.tracking_uri}: {_short(exc)}",
+                "check the login or server with `traces status`",
+            ) from exc
+        return sorted(found, key=lambda e: e.name)
 
     def span_count(self, trace_id: str) -> int:
         trace = self.get(trace_id)

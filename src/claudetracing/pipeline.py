@@ -1,4 +1,4 @@
-"""What every trace goes through between building and upload: enrichments, then redaction."""
+"""What every trace goes through before upload: redaction of all content, then enrichments."""
 
 from __future__ import annotations
 
@@ -6,16 +6,23 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
+from claudetracing import config as config_mod
 from claudetracing import enrichment_registry as registry_mod
 from claudetracing import paths
 from claudetracing.config import Config
 from claudetracing.enrichment_api import TurnContext
-from claudetracing.export import Preparer
-from claudetracing.trace_builder import TurnTrace
+from claudetracing.errors import TracesError
+from claudetracing.trace_builder import TURN_KEY_TAG, TurnTrace
 from claudetracing.turns import Turn
 
 ENRICHMENTS_TAG = "claudetracing.enrichments"
+REDACTIONS_TAG = "claudetracing.redactions"
+CONTENT_TAG = "claudetracing.content"
+REDACT_PATTERNS = config_mod.REDACT_PATTERNS  # team: a JSON list of regular expressions
+CONTENT = config_mod.CONTENT  # team: "full" (default) or "metadata" (no content at all)
+OMITTED = "[content not recorded: this repository traces metadata only]"
 RECENT_S = 600  # a turn that ended this recently still sees its own working tree
 log = logging.getLogger(__name__)
 
@@ -44,26 +51,74 @@ def _record_errors(errors: dict[str, str]) -> None:
     write_text_atomic(errors_path(), json.dumps(body, indent=1) + "\n", mode=0o600)
 
 
-def _context(turn: Turn, trace: TurnTrace, config: Config) -> TurnContext:
-    from claudetracing import git_info
+def team_patterns(config: Config) -> list[str]:
+    raw = config.get(REDACT_PATTERNS)
+    if not raw:
+        return []
+    try:
+        patterns = json.loads(raw)
+    except ValueError:
+        patterns = None
+    if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+        raise TracesError(
+            f"{REDACT_PATTERNS} must be a JSON list of regular expressions, got {raw[:80]!r}",
+            'set it in .claude/settings.json, e.g. "[\\"ACME-[0-9]{8}\\"]"',
+        )
+    return patterns
 
-    cwd = Path(turn.cwd) if turn.cwd and Path(turn.cwd).is_dir() else config.root
-    snap = git_info.snapshot(cwd)
-    root = snap.toplevel if snap and snap.toplevel else None
-    recent = time.time() - turn.run.end_ns / 1e9 < RECENT_S
-    return TurnContext(turn=turn, tokens=trace.tokens, cwd=cwd, repo_root=root, recent=recent)
+
+def metadata_only(config: Config) -> bool:
+    mode = (config.get(CONTENT) or "full").strip().lower()
+    if mode not in ("full", "metadata"):
+        raise TracesError(f"{CONTENT} is {mode!r}", "use full or metadata")
+    return mode == "metadata"
 
 
-def prepare(config: Config) -> Preparer:
-    """The preparation step for one repository's configuration (registry loaded once)."""
-    registry = registry_mod.load_registry()
-    enabled = registry_mod.enabled_names(config.get("CLAUDETRACING_ENRICHMENTS"))
+class Pipeline:
+    """One repository's preparation: built once per exporter, applied to each turn."""
 
-    def run(trace: TurnTrace, turn: Turn) -> TurnTrace:
-        applied = registry_mod.apply(registry, enabled, _context(turn, trace, config))
+    def __init__(self, config: Config) -> None:
+        from claudetracing.redaction import Redactor
+
+        self.config = config
+        self.redactor = Redactor(team_patterns(config))  # a bad team pattern fails here, loudly
+        self.metadata_only = metadata_only(config)
+        self.registry = registry_mod.load_registry()
+        self.enabled = registry_mod.enabled_names(config.get(registry_mod.CONFIG_KEY))
+        self.redactions = 0
+
+    def scrub(self, value: Any) -> Any:
+        """Every piece of content passes here before it is cut to size and uploaded."""
+        if self.metadata_only:
+            return OMITTED if value not in (None, "", [], {}) else value
+        cleaned, count = self.redactor.redact(value)
+        self.redactions += count
+        return cleaned
+
+    def finish(self, trace: TurnTrace, turn: Turn) -> TurnTrace:
+        """Tags from the enabled enrichments, redacted like everything else."""
+        applied = registry_mod.apply(self.registry, self.enabled, self._context(turn, trace))
         _record_errors(applied.errors)
-        trace.tags.update(applied.tags)
-        trace.tags[ENRICHMENTS_TAG] = ",".join(sorted(enabled)) or "none"
+        for key, value in applied.tags.items():
+            cleaned, count = self.redactor.redact_text(value)
+            self.redactions += count
+            trace.tags[key] = cleaned
+        for node in trace.root.walk():
+            for key, value in list(node.attributes.items()):
+                if isinstance(value, str) and key != TURN_KEY_TAG:
+                    node.attributes[key], count = self.redactor.redact_text(value)
+                    self.redactions += count
+        trace.tags[ENRICHMENTS_TAG] = ",".join(sorted(self.enabled)) or "none"
+        trace.tags[REDACTIONS_TAG] = str(self.redactions)
+        trace.tags[CONTENT_TAG] = "metadata" if self.metadata_only else "full"
+        self.redactions = 0
         return trace
 
-    return run
+    def _context(self, turn: Turn, trace: TurnTrace) -> TurnContext:
+        from claudetracing import git_info
+
+        cwd = Path(turn.cwd) if turn.cwd and Path(turn.cwd).is_dir() else self.config.root
+        snap = git_info.snapshot(cwd)
+        root = snap.toplevel if snap and snap.toplevel else None
+        recent = time.time() - turn.run.end_ns / 1e9 < RECENT_S
+        return TurnContext(turn=turn, tokens=trace.tokens, cwd=cwd, repo_root=root, recent=recent)

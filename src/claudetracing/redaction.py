@@ -13,7 +13,9 @@ once, so one secret found by two rules counts once and markers are never matched
 
 from __future__ import annotations
 
+import binascii
 import functools
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ __all__ = [
 CUSTOM_RULE_NAME = "custom"  # the name of every team-provided pattern
 FIELD_RULE_NAME = "secret-field"  # a whole value under a secret-looking key in structured data
 _MARKER_PREFIX = "[REDACTED:"
+_MARKER = re.compile(r"\[REDACTED:[A-Za-z0-9_.-]*\]")
 
 Span = tuple[int, int]
 
@@ -77,11 +80,22 @@ class Rule:
 # What is not a secret (checks on candidate values, as str)
 
 # Values that are placeholders, literals or words, never credentials (compared lower-cased).
-_NOT_SECRETS = frozenset(
-    ["none", "null", "nil", "undefined", "true", "false", "yes", "no", "on", "off", "n/a", "na", "tbd", "todo", "fixme", "required", "optional", "hidden", "masked", "redacted", "secret", "secrets", "password", "passwords", "passwd", "pass", "token", "tokens", "apikey", "api_key", "api-key", "key", "changeme", "change_me", "change-me", "changeit", "placeholder", "example", "sample", "dummy", "basic", "bearer", "digest", "oauth", "oauth2", "ntlm", "negotiate", "jwt", "env", "environment", "default", "auto", "inherit", "empty", "unset", "unknown", "any", "str", "string", "bytes", "int", "integer", "bool", "boolean", "text", "varchar", "char", "number", "object", "secretstr", "secretbytes", "self", "this", "value"]
-)
+# fmt: off
+_NOT_SECRETS = frozenset({
+    "none", "null", "nil", "undefined", "true", "false", "yes", "no", "on", "off", "n/a", "na",
+    "tbd", "todo", "fixme", "required", "optional", "hidden", "masked", "redacted", "secret",
+    "secrets", "password", "passwords", "passwd", "pass", "token", "tokens", "apikey", "api_key",
+    "api-key", "key", "changeme", "change_me", "change-me", "changeit", "placeholder", "example",
+    "sample", "dummy", "basic", "bearer", "digest", "oauth", "oauth2", "ntlm", "negotiate", "jwt",
+    "env", "environment", "default", "auto", "inherit", "empty", "unset", "unknown", "any", "str",
+    "string", "bytes", "int", "integer", "bool", "boolean", "text", "varchar", "char", "number",
+    "object", "secretstr", "secretbytes", "self", "this", "value",
+})
+# fmt: on
 # Lower-case type names after `key:` (annotations in Python/TypeScript, not YAML values).
-_TYPE_NAMES = frozenset(["str", "string", "bytes", "int", "bool", "float", "any", "unknown", "object", "number"])
+_TYPE_NAMES = frozenset(
+    ["str", "string", "bytes", "int", "bool", "float", "any", "unknown", "object", "number"]
+)
 _PLACEHOLDER = re.compile(
     r"""
       [$%].*                            # $VAR ${VAR} $(cmd) %VAR% %(name)s
@@ -92,6 +106,7 @@ _PLACEHOLDER = re.compile(
     | (?i:your|my)[_-].*                # your_api_key, my-secret
     | (?i:.*(?:placeholder|changeme|replace[_-]?me|example|dummy|redacted|[_-]here))
     | [A-Z][A-Z_]*                      # API_KEY, PASSWORD: a name, not a value
+    | [:@][A-Za-z_]\w*                  # SQL bind parameters, variables: :password, @token
     """,
     re.VERBOSE,
 )
@@ -147,6 +162,11 @@ def _unlike_secret(value: str, *, numbers: bool = False) -> bool:
     return bool(_PLACEHOLDER.fullmatch(value)) or _looks_like_path(value)
 
 
+def _label(value: str) -> bool:
+    """A capitalised word (`Contraseña`, `Passwort`): a UI label, not a password."""
+    return value.isalpha() and value[0].isupper() and value[1:].islower()
+
+
 def _machine_like(value: str) -> bool:
     """Looks generated: 8+ characters with both letters and digits (tokens, keys, hashes)."""
     return len(value) >= 8 and any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
@@ -158,7 +178,7 @@ def _char_class(c: str) -> int:
 
 def _wordy(part: str) -> bool:
     """A word, camelCase or word+digits (`challengePassword`, `imdsv2`), not random characters."""
-    changes = sum(_char_class(a) != _char_class(b) for a, b in zip(part, part[1:]))
+    changes = sum(_char_class(a) != _char_class(b) for a, b in itertools.pairwise(part))
     return changes <= max(2, len(part) // 2)
 
 
@@ -235,6 +255,11 @@ def _key_family(key: str, kw_start: int) -> str | None:
 
 def secret_key_family(key: str) -> str | None:
     """'password', 'token' or 'auth' when a mapping key or variable name names a secret."""
+    return None if len(key) > 128 else _secret_key_family(key)
+
+
+@_cached
+def _secret_key_family(key: str) -> str | None:
     m = _KEY_END.search(key)
     if m is None or not all(c in _KEY_CHARS for c in key[: m.start()]):
         return None
@@ -270,8 +295,11 @@ def _assigned_secret(
     if family == "auth":
         return _machine_like(value)  # auth=basic, MLFLOW_TRACKING_AUTH=kubernetes: methods
     if quoted:
-        # A string literal is data, never code: any password; a token-like token.
-        return family == "password" or _machine_like(value)
+        # A string literal is data, never code: any password (but not a label such as
+        # "Passwort" or "Contraseña" in a translation file); a token-like token.
+        if family == "password":
+            return not _label(value)
+        return _machine_like(value)
     upper = _is_upper(key)
     if sep == ":":
         if not post:
@@ -301,7 +329,7 @@ def _field_secret(key: str, value: str) -> bool:
     stripped = value.strip()
     if family == "password" and len(stripped) <= 200 and "\n" not in stripped:
         # The whole value of a password field, even a passphrase with spaces.
-        return not _unlike_secret(stripped) and not _names_a_secret(stripped)
+        return not (_unlike_secret(stripped) or _names_a_secret(stripped) or _label(stripped))
     if any(c.isspace() for c in stripped):
         # `{"Authorization": "Basic dXNlcjpwYXNz"}`: the credentials after the scheme.
         scheme, _, credentials = stripped.partition(" ")
@@ -360,7 +388,16 @@ class _Builtin(Rule):
     accept: Accept | None = None
     finder: Finder | None = None
 
+    def spans(self, text: str) -> Iterator[Span]:
+        data = text.encode("utf-8", "surrogatepass")
+        found = list(self.find(data, data.lower()))
+        if found and len(data) != len(text):
+            to_char = _char_offsets(data, (o for span in found for o in span))
+            found = [(to_char[s], to_char[e]) for s, e in found]
+        yield from found
+
     def find(self, data: bytes, low: bytes) -> Iterable[BSpan]:
+        """Byte spans in `data` (UTF-8); `low` is `data.lower()`."""
         if self.finder is not None:
             return self.finder(data, low)
         return self._scan(data, low)
@@ -411,16 +448,29 @@ def _accept_group(group: str, *, family: str = "token", numbers: bool = False) -
     return accept
 
 
+def _accept_base64_private_key(data: bytes, m: re.Match[bytes]) -> BSpan | None:
+    # base64 of "-----BEGIN ..." (Kubernetes `tls.key: LS0tLS1CRUdJTi...`): a private key,
+    # not a certificate or a public key.
+    head = m.group()[:96]
+    try:
+        decoded = binascii.a2b_base64(head[: len(head) - len(head) % 4])
+    except binascii.Error:
+        return None
+    return m.span() if b"PRIVATE KEY" in decoded else None
+
+
 def _accept_openai(data: bytes, m: re.Match[bytes]) -> BSpan | None:
     if m.group("kind"):
         return m.span()
     body = m.group("body")
     # A bare `sk-` needs a key-like body, not a slug such as sk-learn-compatible-estimators-2024.
-    if len(body) < 32 or not any(48 <= c <= 57 for c in body):
-        return None
-    if max(len(part) for part in re.split(rb"[_-]", body)) < 20:
+    if len(body) < 32 or _DIGIT.search(body) is None or _LONG_RUN.search(body) is None:
         return None
     return m.span()
+
+
+_DIGIT = re.compile(rb"[0-9]")
+_LONG_RUN = re.compile(rb"[A-Za-z0-9]{20}")
 
 
 def _accept_bearer(data: bytes, m: re.Match[bytes]) -> BSpan | None:
@@ -530,12 +580,23 @@ def _assignment_finder() -> Finder:
     nv_rx = re.compile(_NAME_VALUE.encode(), flags)
 
     def find(data: bytes, low: bytes) -> Iterator[BSpan]:
+        # The decision depends only on the bytes from the key to the character after the
+        # match: repeated candidates (dense or repetitive text) are decided once per call.
+        decided: dict[bytes, tuple[int, int] | None] = {}
         for hint, rx in keywords:
             if hint not in low:
                 continue
             for m in rx.finditer(low):
-                kw_start = m.start("kw")
+                kw_start, match_end = m.start("kw"), m.end()
                 key_start = _key_before(data, kw_start)
+                seen = data[key_start : match_end + 1] if match_end - key_start < 256 else b""
+                if seen in decided:
+                    offsets = decided[seen]
+                    if offsets is not None:
+                        yield key_start + offsets[0], key_start + offsets[1]
+                    continue
+                if seen:
+                    decided[seen] = None
                 key = data[key_start : m.end("kw")].decode("ascii")
                 family = _key_family(key, kw_start - key_start)
                 if family is None:
@@ -553,6 +614,8 @@ def _assignment_finder() -> Finder:
                     post=bool(m.group("post")),
                     after=data[end : end + 1].decode("latin-1"),
                 ):
+                    if seen:
+                        decided[seen] = (start - key_start, end - key_start)
                     yield start, end
         if b"--" in low:
             for m in flag_rx.finditer(low):
@@ -615,7 +678,8 @@ def _private_key_finder() -> Finder:
     # Inside a block: base64, whitespace (or JSON-escaped \n), and header lines such as
     # `Proc-Type: 4,ENCRYPTED`, `DEK-Info: AES-128-CBC,...`, `Version: ...`.
     body_rx = re.compile(rb"[A-Za-z0-9+/=\s\\:,.()-]*")
-    # A truncated block (no END in sight): the base64 lines right after BEGIN.
+    # A truncated block (no END in sight): the base64 lines right after BEGIN, with real or
+    # JSON-escaped newlines.
     tail_rx = re.compile(rb"(?:\s|\\[nr])*[A-Za-z0-9+/]{40}[A-Za-z0-9+/=\s\\]*")
 
     def find(data: bytes, low: bytes) -> Iterator[BSpan]:
@@ -634,7 +698,7 @@ def _private_key_finder() -> Finder:
                     body_stop = body.end() if body else after
                 end = end_rx.match(data, end_at)
                 # A block is whole when its body scan reached the END line, and it is a real
-                # key (64+ base64 characters), not `XXXX` in documentation.
+                # key (a real one has hundreds of base64 characters), not `XXXX` in docs.
                 if end is not None and body_stop >= end_at:
                     chunk = data[after : min(end_at, after + 4096)]
                     if len(chunk) - len(chunk.translate(None, _B64_BYTES)) >= 84:
@@ -643,7 +707,10 @@ def _private_key_finder() -> Finder:
                         continue
             tail = tail_rx.match(data, after)
             if tail is not None:
-                last_end = tail.end()
+                run = tail.group()
+                # Keep a trailing backslash that escapes what follows (the \ of \"): the
+                # text may be a JSON document and must stay one.
+                last_end = tail.end() - (len(run) - len(run.rstrip(b"\\"))) % 2
                 yield begin, last_end
 
     return find
@@ -715,6 +782,12 @@ def _default_rules() -> tuple[_Builtin, ...]:
             finder=_private_key_finder,
         ),
         _spec(
+            "private-key",
+            _lit("LS0tLS1CRUdJTi", "A-Za-z0-9+/") + r"[A-Za-z0-9+/]{40,}={0,2}",
+            hints=("LS0tLS1CRUdJTi",),
+            accept=_accept_base64_private_key,
+        ),
+        _spec(
             "anthropic-api-key",
             _lit("sk-ant-", _TOKEN_CHARS) + r"[a-z]{2,10}\d{2}-[A-Za-z0-9_-]{20,}",
             hints=("sk-ant-",),
@@ -775,6 +848,14 @@ def _default_rules() -> tuple[_Builtin, ...]:
             "slack-webhook",
             r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<s>[A-Za-z0-9_/-]{10,})",
             hints=("hooks.slack.com/",),
+            group="s",
+        ),
+        _spec(
+            "webhook-url",
+            r"(?:discord(?:app)?\.com/api/webhooks|\.webhook\.office\.com/webhookb2)"
+            r"/(?P<s>[A-Za-z0-9_/@.-]{20,})",
+            hints=("/api/webhooks/", ".webhook.office.com/"),
+            gate=True,
             group="s",
         ),
         _spec(
@@ -873,7 +954,8 @@ def _default_rules() -> tuple[_Builtin, ...]:
         ),
         _spec(
             "netrc-password",
-            _lit("machine", "a-z0-9") + r"[ \t]+\S+\s+login[ \t]+\S+\s+password[ \t]+(?P<v>\S+)",
+            _lit("machine", "a-z0-9")
+            + r"[ \t]+\S+\s+login[ \t]+\S+\s+password[ \t]+(?P<v>[^\s\"'\\]+)",
             hints=("machine",),
             lower=True,
             accept=_accept_group("v", family="password"),
@@ -935,12 +1017,28 @@ def _char_offsets(data: bytes, offsets: Iterable[int]) -> dict[int, int]:
     result: dict[int, int] = {}
     byte_pos = char_pos = 0
     for off in sorted(set(offsets)):
-        while off < len(data) and 0x80 <= data[off] < 0xC0:
-            off += 1  # never inside a character (defensive: rules end on ASCII)
-        char_pos += len(data[byte_pos:off].decode("utf-8", "surrogatepass"))
-        byte_pos = off
+        at = off
+        while at < len(data) and 0x80 <= data[at] < 0xC0:
+            at += 1  # never inside a character (defensive: rules start and end on ASCII)
+        char_pos += len(data[byte_pos:at].decode("utf-8", "surrogatepass"))
+        byte_pos = at
         result[off] = char_pos
     return result
+
+
+def _outside_markers(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """`spans` (sorted, disjoint) that overlap no existing marker: redacting twice changes
+    nothing, and `-u [REDACTED:x]:` is not a user and a password."""
+    markers = [m.span() for m in _MARKER.finditer(text)]
+    kept: list[tuple[int, int, str]] = []
+    i = 0
+    for span in spans:
+        while i < len(markers) and markers[i][1] <= span[0]:
+            i += 1
+        if i < len(markers) and markers[i][0] < span[1]:
+            continue
+        kept.append(span)
+    return kept
 
 
 class Redactor:
@@ -986,8 +1084,8 @@ class Redactor:
                 byte_spans = [(to_char[s], to_char[e], i) for s, e, i in byte_spans]
             found = byte_spans
         first_custom = len(self._builtins)
-        for offset, rule in enumerate(self._custom):
-            for start, end in rule.spans(text):
+        for offset, custom in enumerate(self._custom):
+            for start, end in custom.spans(text):
                 found.append((start, end, first_custom + offset))
         if not found:
             return []
@@ -1002,8 +1100,9 @@ class Redactor:
                 merged.append((cur_start, cur_end, self.rules[cur_index].name))
                 cur_start, cur_end, cur_index = start, end, index
         merged.append((cur_start, cur_end, self.rules[cur_index].name))
-        # An existing marker is not a secret: redacting twice changes nothing.
-        return [s for s in merged if not text.startswith(_MARKER_PREFIX, s[0])]
+        if _MARKER_PREFIX in text:
+            merged = _outside_markers(text, merged)
+        return merged
 
     def redact_text(self, text: str) -> tuple[str, int]:
         """`text` with every secret replaced by its marker, and how many were replaced."""
@@ -1036,13 +1135,17 @@ class Redactor:
             total = 0
             pair_secret = self.include_defaults and _name_value_secret(value)
             for key, item in value.items():
-                if isinstance(item, str) and self.include_defaults:
-                    if (pair_secret and key == "value") or (
-                        isinstance(key, str) and _field_secret(key, item)
-                    ):
-                        out[key] = marker(FIELD_RULE_NAME)
-                        total += 1
-                        continue
+                if (
+                    isinstance(item, str)
+                    and self.include_defaults
+                    and (
+                        (pair_secret and key == "value")
+                        or (isinstance(key, str) and _field_secret(key, item))
+                    )
+                ):
+                    out[key] = marker(FIELD_RULE_NAME)
+                    total += 1
+                    continue
                 out[key], n = self.redact(item)
                 total += n
             return out, total

@@ -101,14 +101,14 @@ class _Drainer:
     def _exporter(self, entry: spool.Entry) -> Exporter:
         from claudetracing import config as config_mod
         from claudetracing.export import Exporter
-        from claudetracing.pipeline import prepare
+        from claudetracing.pipeline import Pipeline
 
         root = _root_for(entry)
         environ = {**entry.env}
         cfg = config_mod.load(root, environ=environ)
         key = (str(root), json.dumps(environ, sort_keys=True))
         if key not in self.exporters:
-            self.exporters[key] = Exporter(cfg, prepare=prepare(cfg))
+            self.exporters[key] = Exporter(cfg, pipeline=Pipeline(cfg))
         return self.exporters[key]
 
     def run_once(self) -> int:

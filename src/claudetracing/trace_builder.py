@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,6 +102,23 @@ def clip(value: Any, limit: int) -> Any:
     return value
 
 
+@dataclass
+class Shaper:
+    """How content is made fit to leave the machine: scrubbed (redaction), then cut to size."""
+
+    limit: int = DEFAULT_MAX_CHARS
+    scrub: Callable[[Any], Any] | None = None
+
+    def content(self, value: Any) -> Any:
+        if self.scrub is not None:
+            value = self.scrub(value)
+        return clip(value, self.limit)
+
+    def text(self, value: str) -> str:
+        scrubbed = self.scrub(value) if self.scrub is not None else value
+        return scrubbed if isinstance(scrubbed, str) else str(scrubbed)
+
+
 def token_usage(usage: dict[str, Any]) -> dict[str, int]:
     """MLflow's `mlflow.chat.tokenUsage` from an Anthropic usage object (input excludes cache)."""
     totals = TokenTotals()
@@ -121,7 +139,7 @@ def run_tokens(run: AgentRun) -> TokenTotals:
     return totals
 
 
-def _llm_span(call: LlmCall, after: list[str], limit: int) -> SpanNode:
+def _llm_span(call: LlmCall, after: list[str], shape: Shaper) -> SpanNode:
     blocks = []
     for block in call.blocks:
         if block.get("type") == "thinking":
@@ -155,7 +173,7 @@ def _llm_span(call: LlmCall, after: list[str], limit: int) -> SpanNode:
         start_ns=call.start_ns,
         end_ns=max(call.end_ns, call.start_ns),
         inputs={"after": after},
-        outputs=clip({"role": "assistant", "content": blocks}, limit),
+        outputs=shape.content({"role": "assistant", "content": blocks}),
         attributes=attributes,
     )
 
@@ -169,29 +187,31 @@ def _tool_output(tool: ToolCall) -> Any:
     return output
 
 
-def _tool_span(tool: ToolCall, end_fallback: int, limit: int, depth: int) -> SpanNode:
+def _tool_span(tool: ToolCall, end_fallback: int, shape: Shaper, depth: int) -> SpanNode:
     end = tool.end_ns if tool.end_ns is not None else max(end_fallback, tool.start_ns)
     attributes: dict[str, Any] = {"tool.use_id": tool.id}
     for key, value in list(tool.result_meta.items())[:_META_SCALARS]:
-        if isinstance(value, (bool, int, float)) or (isinstance(value, str) and len(value) < 500):
+        if isinstance(value, (bool, int, float)):
             attributes[f"tool.result.{key}"] = value
+        elif isinstance(value, str) and len(value) < 500:
+            attributes[f"tool.result.{key}"] = shape.text(value)
     node = SpanNode(
         name=tool.name,
         span_type="TOOL",
         start_ns=tool.start_ns,
         end_ns=end,
-        inputs=clip(tool.input, limit),
-        outputs=clip(_tool_output(tool), limit),
+        inputs=shape.content(tool.input),
+        outputs=shape.content(_tool_output(tool)),
         attributes=attributes,
     )
     if tool.is_error:
         node.status = "ERROR"
-        node.status_message = text_of(tool.output)[:500] or "the tool reported an error"
+        node.status_message = shape.text(text_of(tool.output))[:500] or "the tool reported an error"
     elif not tool.finished:
         node.status = "ERROR"
         node.status_message = "no tool result was recorded (interrupted or still running)"
     if tool.subagent is not None:
-        child = _agent_span(tool.subagent, limit, depth + 1)
+        child = _agent_span(tool.subagent, shape, depth + 1)
         node.children.append(child)
         node.end_ns = max(node.end_ns, child.end_ns)
     elif tool.name in SUBAGENT_TOOLS:
@@ -199,23 +219,23 @@ def _tool_span(tool: ToolCall, end_fallback: int, limit: int, depth: int) -> Spa
     return node
 
 
-def _children(run: AgentRun, limit: int, depth: int) -> list[SpanNode]:
+def _children(run: AgentRun, shape: Shaper, depth: int) -> list[SpanNode]:
     nodes: list[SpanNode] = []
     after: list[str] = ["prompt"]
     steps = run.steps
     for index, step in enumerate(steps):
         if isinstance(step, LlmCall):
-            nodes.append(_llm_span(step, after, limit))
+            nodes.append(_llm_span(step, after, shape))
             after = []
         else:
             later = [s.start_ns for s in steps[index + 1 :] if isinstance(s, LlmCall)]
-            nodes.append(_tool_span(step, later[0] if later else run.end_ns, limit, depth))
+            nodes.append(_tool_span(step, later[0] if later else run.end_ns, shape, depth))
             after.append(f"tool_result:{step.id}")
     return nodes
 
 
-def _agent_span(run: AgentRun, limit: int, depth: int) -> SpanNode:
-    children = _children(run, limit, depth)
+def _agent_span(run: AgentRun, shape: Shaper, depth: int) -> SpanNode:
+    children = _children(run, shape, depth)
     end = max([run.end_ns, run.start_ns, *(c.end_ns for c in children)])
     attributes: dict[str, Any] = {}
     if run.agent_id:
@@ -223,23 +243,25 @@ def _agent_span(run: AgentRun, limit: int, depth: int) -> SpanNode:
     if run.agent_type:
         attributes["subagent.type"] = run.agent_type
     if run.description:
-        attributes["subagent.description"] = run.description
+        attributes["subagent.description"] = shape.text(run.description)
     return SpanNode(
         name=f"subagent:{run.agent_type or 'agent'}" if depth else "claude_code_turn",
         span_type="AGENT",
         start_ns=run.start_ns,
         end_ns=end,
-        inputs=clip({"prompt": run.prompt}, limit),
-        outputs=clip({"answer": run.final_text}, limit),
+        inputs=shape.content({"prompt": run.prompt}),
+        outputs=shape.content({"answer": run.final_text}),
         attributes=attributes,
         children=children,
     )
 
 
-def build_trace(turn: Turn, user: str, *, limit: int | None = None) -> TurnTrace:
-    """The whole trace of one turn. Timestamps are the transcript's, never the export's clock."""
-    limit = limit or max_chars()
-    root = _agent_span(turn.run, limit, depth=0)
+def build_trace(
+    turn: Turn, user: str, *, limit: int | None = None, scrub: Callable[[Any], Any] | None = None
+) -> TurnTrace:
+    """The whole trace of one turn. Timestamps are the transcript's, never the export's clock.
+    `scrub` (redaction) sees every piece of content before it is cut to `limit`."""
+    root = _agent_span(turn.run, Shaper(limit or max_chars(), scrub), depth=0)
     root.attributes.update(
         {
             "claude_code.session_id": turn.session_id,

@@ -17,8 +17,9 @@ pytestmark = pytest.mark.claude
 
 
 def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
-                          text=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def _traced(name: str, repo: Path, home: Path, api: Any) -> tuple[list[Any], list[Any]]:
@@ -26,15 +27,22 @@ def _traced(name: str, repo: Path, home: Path, api: Any) -> tuple[list[Any], lis
     runs = run_case(CASES[name], repo, home, api, extra_env=hook_env())
     wait_for_exporter()
     cfg = config_mod.load(repo)
-    found = sorted(stored_traces(cfg.tracking_uri, cfg.experiment),
-                   key=lambda t: t.info.request_time)
+    found = sorted(
+        stored_traces(cfg.tracking_uri, cfg.experiment), key=lambda t: t.info.request_time
+    )
     return runs, found
 
 
-def test_git_and_files_tags_on_a_real_session(git_repo: Path, claude_home: Path,
-                                              messages_api: Any) -> None:
-    _git(git_repo, "remote", "set-url", "origin",
-         "https://dev:ghp_notarealtoken000000000000000000000000@github.com/acme/widgets.git")
+def test_git_and_files_tags_on_a_real_session(
+    git_repo: Path, claude_home: Path, messages_api: Any
+) -> None:
+    _git(
+        git_repo,
+        "remote",
+        "set-url",
+        "origin",
+        "https://dev:ghp_notarealtoken000000000000000000000000@github.com/acme/widgets.git",
+    )
     head = _git(git_repo, "rev-parse", "HEAD")
     _, (trace,) = _traced("write_edit", git_repo, claude_home, messages_api)
     tags = trace.info.tags
@@ -59,7 +67,8 @@ def test_tokens_and_cost_per_turn_add_up_to_claude_codes_accounting(
         assert int(tags["tokens.output"]) == sum(u["outputTokens"] for u in usage)
         assert int(tags["tokens.cache_read"]) == sum(u["cacheReadInputTokens"] for u in usage)
         assert int(tags["tokens.cache_creation"]) == sum(
-            u["cacheCreationInputTokens"] for u in usage)
+            u["cacheCreationInputTokens"] for u in usage
+        )
         assert int(tags["tokens.total"]) == int(tags["tokens.input"]) + int(tags["tokens.output"])
         assert float(tags["cost.usd"]) == pytest.approx(run.result["total_cost_usd"], abs=0.01)
         llm = [s for s in trace.data.spans if s.span_type == "LLM"]
@@ -69,5 +78,6 @@ def test_tokens_and_cost_per_turn_add_up_to_claude_codes_accounting(
 
 def test_subagent_session_cost(git_repo: Path, claude_home: Path, messages_api: Any) -> None:
     runs, (trace,) = _traced("parallel_subagents", git_repo, claude_home, messages_api)
-    assert float(trace.info.tags["cost.usd"]) == pytest.approx(runs[0].result["total_cost_usd"],
-                                                               abs=0.01)
+    assert float(trace.info.tags["cost.usd"]) == pytest.approx(
+        runs[0].result["total_cost_usd"], abs=0.01
+    )

@@ -256,9 +256,12 @@ def test_experiment_needs_an_absolute_path_in_an_existing_folder(
         experiment.artifact_location
         == f"dbfs:/databricks/mlflow-tracking/{experiment.experiment_id}"
     )
-    status = client.workspace.get_status(name)
-    assert status.object_type is not None and status.object_type.value == "MLFLOW_EXPERIMENT"
-    assert str(status.object_id) == experiment.experiment_id
+    # The SDK's ObjectType enum has no MLFLOW_EXPERIMENT: get_status() reports None for it.
+    assert client.workspace.get_status(name).object_type is None
+    status = client.api_client.do("GET", "/api/2.0/workspace/get-status", query={"path": name})
+    assert isinstance(status, dict)
+    assert status["object_type"] == "MLFLOW_EXPERIMENT"
+    assert str(status["object_id"]) == experiment.experiment_id
 
     # A `/Workspace` prefix is dropped when the experiment is created, so looking the same name
     # up again misses it: the name must be normalized before MLflow sees it.
@@ -266,7 +269,7 @@ def test_experiment_needs_an_absolute_path_in_an_existing_folder(
     assert mlflow.MlflowClient().get_experiment(created).name == f"{folder}/gadgets"
     assert mlflow.MlflowClient().get_experiment_by_name(f"/Workspace{folder}/gadgets") is None
 
-    assert ws.routes()[-8:] and ws.unknown_routes() == []
+    assert ws.unknown_routes() == []
     routes = set(ws.routes())
     assert {
         ("GET", "/api/2.0/mlflow/experiments/get-by-name"),
@@ -292,6 +295,7 @@ def test_trace_round_trip(databricks_workspace: StandinWorkspace, mlflow_dev: An
     # Synchronous export (MLFLOW_ENABLE_ASYNC_TRACE_LOGGING=false): uploaded when end() returns.
     assert ws.blob(trace_id).is_file()
     assert ws.routes() == [
+        ("GET", "/api/2.0/mlflow/experiments/get"),  # the active experiment, looked up again
         ("POST", "/api/3.0/mlflow/traces"),
         ("GET", f"/api/2.0/mlflow/traces/{trace_id}/credentials-for-data-upload"),
         ("PUT", f"/_standin/blobs/traces/{trace_id}/traces.json"),
@@ -337,13 +341,22 @@ def test_trace_round_trip(databricks_workspace: StandinWorkspace, mlflow_dev: An
     assert ws.unknown_routes() == []
 
 
-def test_mlflow_with_logged_out_profile(
-    databricks_workspace: StandinWorkspace, mlflow_dev: Any
+def test_mlflow_with_logged_out_profile_sends_no_credentials(
+    databricks_workspace: StandinWorkspace, mlflow_dev: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     databricks_workspace.log_out()
     message = _error_text(lambda: mlflow_dev.MlflowClient().get_experiment_by_name("/Users/x/y"))
-    print(message)
-    assert "cannot configure default credentials" in message
+    # MLflow logs the SDK's failure, falls back to "legacy" auth, which finds no token in the
+    # OAuth profile, and sends the request without one: the error is the workspace's 401.
+    assert message == (
+        "UNAUTHENTICATED: Credential was not sent or was of an unsupported type for this API."
+    )
+    warning = "Failed to create databricks SDK workspace client"
+    assert any(
+        warning in r.message and "cannot configure default credentials" in r.message
+        for r in caplog.records
+    )
+    assert databricks_workspace.requests()[-1]["status"] == 401
 
 
 def test_mlflow_fails_fast_on_unreachable_host_with_both_knobs(

@@ -24,7 +24,8 @@ def _fake_plugin(target: Path, name: str, module: str, body: str) -> None:
     info.mkdir()
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text(
-        f"[claudetracing.enrichments]\n{name} = {module}:enrichment\n")
+        f"[claudetracing.enrichments]\n{name} = {module}:enrichment\n"
+    )
     (target / f"{module}.py").write_text(body)
 
 
@@ -32,22 +33,41 @@ def _fake_plugin(target: Path, name: str, module: str, body: str) -> None:
 def plugins(tmp_path: Path) -> dict[str, str]:
     target = tmp_path / "site"
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(EXAMPLE)],
-        capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(EXAMPLE),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     _fake_plugin(target, "broken", "broken_plugin", "raise ImportError('needs libfoo')\n")
-    _fake_plugin(target, "explodes", "explodes_plugin", (
-        "from claudetracing.enrichment_api import Enrichment\n"
-        "def boom(context):\n    raise RuntimeError('cannot reach the ticket server')\n"
-        "enrichment = Enrichment(name='explodes', description='always fails', enrich=boom)\n"))
+    _fake_plugin(
+        target,
+        "explodes",
+        "explodes_plugin",
+        (
+            "from claudetracing.enrichment_api import Enrichment\n"
+            "def boom(context):\n    raise RuntimeError('cannot reach the ticket server')\n"
+            "enrichment = Enrichment(name='explodes', description='always fails', enrich=boom)\n"
+        ),
+    )
     return {**os.environ, "PYTHONPATH": str(target)}
 
 
-def test_example_plugin_tags_and_broken_ones_are_reported(repo: Path, local_store: Path,
-                                                          plugins: dict[str, str],
-                                                          tmp_path: Path) -> None:
+def test_example_plugin_tags_and_broken_ones_are_reported(
+    repo: Path, local_store: Path, plugins: dict[str, str], tmp_path: Path
+) -> None:
     assert traces("init", "--local", "--yes", "--no-verify", cwd=repo, env=plugins).returncode == 0
     listed = traces("enrichment", "list", "--json", cwd=repo, env=plugins)
     rows = {r["name"]: r for r in json.loads(listed.stdout)}

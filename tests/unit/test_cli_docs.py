@@ -10,17 +10,30 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_cli_reference_is_current() -> None:
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "cli_docs.py"), "--check"],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "cli_docs.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, "docs/cli.md is stale: run `python scripts/cli_docs.py`"
 
 
 def test_help_lists_every_documented_command() -> None:
-    done = subprocess.run([sys.executable, "-m", "claudetracing", "--help"],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "claudetracing", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0
-    documented = [line[len("## `traces "):-1] for line in
-                  (ROOT / "docs" / "cli.md").read_text().splitlines() if line.startswith("## `")]
+    documented = [
+        line[len("## `traces ") : -1]
+        for line in (ROOT / "docs" / "cli.md").read_text().splitlines()
+        if line.startswith("## `")
+    ]
     for name in documented:
         if " " not in name:
             assert name in done.stdout

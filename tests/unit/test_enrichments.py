@@ -20,8 +20,7 @@ def _context(name: str, index: int = 0) -> TurnContext:
     case = recorded(name)
     turn = read_session(case.transcript).turns[index]
     cwd = Path(case.case["cwd"])
-    return TurnContext(turn=turn, tokens=run_tokens(turn.run), cwd=cwd, repo_root=cwd,
-                       recent=False)
+    return TurnContext(turn=turn, tokens=run_tokens(turn.run), cwd=cwd, repo_root=cwd, recent=False)
 
 
 def test_built_ins_register_through_entry_points_like_plugins() -> None:
@@ -95,22 +94,27 @@ def _fake(name: str, result: object) -> Enrichment:
 
 def test_registry_prefixes_converts_and_enforces_limits() -> None:
     big = [f"file-{i:05d}.py" for i in range(2000)]
-    tags = reg.tags_of(_fake("x", None), {"a": 1, "b": True, "c": big, "x.d": "kept", "e": None,
-                                          "f": "v" * 9000})
+    tags = reg.tags_of(
+        _fake("x", None), {"a": 1, "b": True, "c": big, "x.d": "kept", "e": None, "f": "v" * 9000}
+    )
     assert tags["x.a"] == "1" and tags["x.b"] == "true" and tags["x.d"] == "kept"
     assert "x.e" not in tags
-    assert len(tags["x.c"]) <= reg.MAX_VALUE and json.loads(tags["x.c"]) == big[: len(
-        json.loads(tags["x.c"]))]
+    assert (
+        len(tags["x.c"]) <= reg.MAX_VALUE
+        and json.loads(tags["x.c"]) == big[: len(json.loads(tags["x.c"]))]
+    )
     assert len(tags["x.f"]) == reg.MAX_VALUE
 
 
 def test_a_raising_or_malformed_enrichment_is_reported_and_skipped() -> None:
-    registry = reg.Registry(available={
-        "good": _fake("good", {"k": "v"}),
-        "boom": _fake("boom", RuntimeError("kaput")),
-        "bad": _fake("bad", ["not", "a", "dict"]),
-        "keys": _fake("keys", {"has space": 1}),
-    })
+    registry = reg.Registry(
+        available={
+            "good": _fake("good", {"k": "v"}),
+            "boom": _fake("boom", RuntimeError("kaput")),
+            "bad": _fake("bad", ["not", "a", "dict"]),
+            "keys": _fake("keys", {"has space": 1}),
+        }
+    )
     applied = reg.apply(registry, ["good", "boom", "bad", "keys", "missing"], _context("tool_call"))
     assert applied.tags == {"good.k": "v"}
     assert set(applied.errors) == {"boom", "bad", "keys", "missing"}

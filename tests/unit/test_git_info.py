@@ -52,8 +52,10 @@ def test_outside_any_repository(tmp_path: Path) -> None:
 def test_scp_like_and_ssh_remotes() -> None:
     assert git_info.repo_name_from_url("git@github.com:acme/widgets.git") == "acme/widgets"
     assert git_info.repo_name_from_url("ssh://git@host:2222/team/repo") == "team/repo"
-    assert git_info.strip_credentials("https://x-access-token:ghp_abc@github.com/a/b") == \
-        "https://github.com/a/b"
+    assert (
+        git_info.strip_credentials("https://x-access-token:ghp_abc@github.com/a/b")
+        == "https://github.com/a/b"
+    )
 
 
 def test_head_at_a_past_moment_uses_the_reflog(repo: Path) -> None:

@@ -210,6 +210,9 @@ def test_truncated_private_key_is_redacted_but_documentation_is_not(redactor: Re
     assert body[:12] not in out and "[REDACTED:private-key]" in out
     doc = 'key="-----BEGIN PRIVATE KEY-----\\nXXXX\\nXXXX\\n-----END PRIVATE KEY-----"'
     assert redactor.redact_text(doc) == (doc, 0)
+    escaped = json.dumps({"out": f'-----BEGIN PRIVATE KEY-----\n{body}" done', "n": 1})
+    out, _ = redactor.redact_text(escaped)  # the \ of \" is not part of the key
+    assert json.loads(out) == {"out": '[REDACTED:private-key]" done', "n": 1}
 
 
 @pytest.mark.parametrize(
@@ -368,3 +371,10 @@ def test_default_rules_are_public_and_documented() -> None:
     docs = DOCS.read_text(encoding="utf-8")
     for name in {rule.name for rule in rules} | {FIELD_RULE_NAME, CUSTOM_RULE_NAME}:
         assert f"`{name}`" in docs, f"rule {name!r} is not in docs/redaction.md"
+
+
+def test_a_default_rule_used_alone_finds_what_the_redactor_finds() -> None:
+    rule = next(rule for rule in redaction.DEFAULT_RULES if rule.name == "secret-assignment")
+    text = "é DB_PASSWORD=s3cr3t and password=password"
+    assert list(rule.spans(text)) == [(14, 20)]
+    assert text[14:20] == "s3cr3t"

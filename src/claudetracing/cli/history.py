@@ -31,7 +31,7 @@ def import_(
 
     from claudetracing import importer, runtime, spool
     from claudetracing.export import Exporter
-    from claudetracing.pipeline import prepare
+    from claudetracing.pipeline import Pipeline
 
     root = config_mod.find_root()
     since_s = runtime.parse_age(since) if since else None
@@ -42,7 +42,7 @@ def import_(
         typer.echo(f"no sessions found for {root} in {paths.claude_projects_dir()}", err=True)
         return
     cfg = config_mod.load(root)
-    exporter = Exporter(cfg, prepare=prepare(cfg))
+    exporter = Exporter(cfg, pipeline=Pipeline(cfg))
     paths.ensure_private_dir(spool.spool_dir())
     lock = FileLock(str(spool.spool_dir() / "exporter.lock"))
     try:
