@@ -1,4 +1,4 @@
-"""Helpers shared by tests that run the real pipeline: the `traces` executable, the spool, stores."""
+"""Helpers for tests that run the real pipeline: the `traces` executable, the spool, stores."""
 
 from __future__ import annotations
 
