@@ -47,7 +47,9 @@ class SessionWriter:
 
     def _uuid(self) -> str:
         self.counter += 1
-        return str(uuid_mod.uuid5(uuid_mod.NAMESPACE_URL, f"{self.path}:{self.counter}"))
+        # Deterministic across machines and folders: golden outputs depend on it.
+        key = f"{self.session_id}:{self.agent_id or 'main'}:{self.counter}"
+        return str(uuid_mod.uuid5(uuid_mod.NAMESPACE_URL, key))
 
     def tick(self, ms: int) -> None:
         self.clock += timedelta(milliseconds=ms)

@@ -19,7 +19,7 @@ app = typer.Typer(
 
 def _register() -> None:
     # Importing the command modules attaches their commands to `app`.
-    from claudetracing.cli import setup, runtime_cmds, history, enrichment  # noqa: F401, I001
+    from claudetracing.cli import setup, runtime_cmds, history, enrichment, query_cmds  # noqa: F401, I001
 
 
 def run() -> None:

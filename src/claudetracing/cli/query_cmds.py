@@ -1,0 +1,173 @@
+"""`traces list`, `traces search`, `traces show` and `traces usage`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from claudetracing import config as config_mod
+from claudetracing.cli import app
+from claudetracing.errors import TracesError
+
+
+class SearchFormat(str, Enum):
+    table = "table"
+    json = "json"
+    context = "context"
+
+
+class UsageFormat(str, Enum):
+    table = "table"
+    json = "json"
+    chart = "chart"
+
+
+class GroupBy(str, Enum):
+    day = "day"
+    model = "model"
+    user = "user"
+    repo = "repo"
+    session = "session"
+
+
+def _backend(experiment: str | None):  # type: ignore[no-untyped-def]
+    from claudetracing.mlflow_backend import MlflowBackend
+
+    cfg = config_mod.load(config_mod.find_root())
+    return MlflowBackend(cfg.tracking_uri, experiment or cfg.experiment)
+
+
+def _window(
+    hours: float | None, since: str | None, until: str | None, default_since: str | None = None
+):  # type: ignore[no-untyped-def]
+    from claudetracing.query import Filters, parse_time
+
+    if hours is not None and since:
+        raise TracesError("--hours and --since exclude each other", "pass only one of them")
+    filters = Filters()
+    if hours is not None:
+        if hours <= 0:
+            raise TracesError(f"--hours must be positive, got {hours}", "for example --hours 24")
+        filters.since_ms = parse_time(f"{hours}h", option="--hours")
+    elif since or default_since:
+        filters.since_ms = parse_time(since or default_since or "", option="--since")
+    if until:
+        filters.until_ms = parse_time(until, option="--until")
+    if filters.since_ms and filters.until_ms and filters.since_ms > filters.until_ms:
+        raise TracesError("--since is after --until", "swap them")
+    return filters
+
+
+ExperimentOpt = Annotated[
+    str | None, typer.Option(help="Experiment name or path (default: this repository's).")
+]
+
+
+@app.command("list")
+def list_(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Experiments that follow the convention, with trace counts and last activity."""
+    from claudetracing import query, render
+
+    rows = query.list_experiments(_backend(None))
+    if as_json:
+        typer.echo(json.dumps([r.__dict__ for r in rows], indent=2))
+    elif not rows:
+        typer.echo("no experiments named claude-code/… yet: run `traces init`", err=True)
+    else:
+        render.console().print(render.experiments_table(rows))
+
+
+@app.command()
+def search(
+    experiment: ExperimentOpt = None,
+    hours: Annotated[float | None, typer.Option(help="Only the last N hours.")] = None,
+    since: Annotated[str | None, typer.Option(help="From: 7d, 24h, or a date/time.")] = None,
+    until: Annotated[str | None, typer.Option(help="Until: 1h, or a date/time.")] = None,
+    trace_id: Annotated[str | None, typer.Option(help="One trace by id.")] = None,
+    session: Annotated[str | None, typer.Option(help="Claude Code session id.")] = None,
+    user: Annotated[str | None, typer.Option(help="Value of mlflow.trace.user.")] = None,
+    repo: Annotated[str | None, typer.Option(help="git.repo_name, e.g. acme/widgets.")] = None,
+    branch: Annotated[str | None, typer.Option(help="git.branch.")] = None,
+    status: Annotated[str | None, typer.Option(help="OK, ERROR or IN_PROGRESS.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many traces (newest first).")] = 50,
+    fmt: Annotated[
+        SearchFormat | None,
+        typer.Option(
+            "--format", "-f", help="table (default on a terminal), json, or context (for an LLM)."
+        ),
+    ] = None,
+    budget: Annotated[int, typer.Option(help="Characters for -f context.")] = 20_000,
+) -> None:
+    """Find traces; every filter runs on the server."""
+    from claudetracing import query, render
+
+    if limit < 1:
+        raise TracesError(f"--limit must be at least 1, got {limit}", "for example --limit 50")
+    backend = _backend(experiment)
+    chosen = fmt or (SearchFormat.table if sys.stdout.isatty() else SearchFormat.json)
+    if trace_id:
+        found = [query.get(backend, trace_id)]
+    else:
+        filters = _window(hours, since, until)
+        filters.session, filters.user, filters.repo = session, user, repo
+        filters.branch, filters.status = branch, status
+        found = query.search(
+            backend, filters, limit=limit, include_spans=chosen is SearchFormat.context
+        )
+    if chosen is SearchFormat.context:
+        typer.echo(render.context(found, budget))
+        return
+    rows = [query.row_of(t) for t in found]
+    if chosen is SearchFormat.json:
+        typer.echo(render.traces_json(rows))
+    else:
+        render.console().print(render.traces_table(rows))
+        typer.echo(f"{len(rows)} trace(s)", err=True)
+
+
+@app.command()
+def show(
+    trace_id: Annotated[str, typer.Argument(help="The trace id (tr-…).")],
+    experiment: ExperimentOpt = None,
+) -> None:
+    """The span tree of one trace: tools, subagents, durations, tokens, cost, errors."""
+    from claudetracing import query, render
+
+    render.console().print(render.span_tree(query.get(_backend(experiment), trace_id)))
+
+
+@app.command()
+def usage(
+    by: Annotated[
+        GroupBy, typer.Option(help="Group by day, model, user, repo or session.")
+    ] = GroupBy.day,
+    days: Annotated[float | None, typer.Option(help="The last N days (default 7).")] = None,
+    since: Annotated[str | None, typer.Option(help="From: 30d, or a date/time.")] = None,
+    until: Annotated[str | None, typer.Option(help="Until: a date/time.")] = None,
+    experiment: ExperimentOpt = None,
+    fmt: Annotated[
+        UsageFormat, typer.Option("--format", "-f", help="table (with bars), json, or chart.")
+    ] = UsageFormat.table,
+) -> None:
+    """Tokens and USD cost over a time window, grouped: where the money went."""
+    from claudetracing import query, render
+
+    if days is not None and since:
+        raise TracesError("--days and --since exclude each other", "pass only one of them")
+    filters = _window(None, since or (f"{days}d" if days else None), until, default_since="7d")
+    rows = query.usage(_backend(experiment), filters, by.value)
+    if fmt is UsageFormat.json:
+        typer.echo(json.dumps([r.as_dict() for r in rows], indent=2))
+        return
+    if not rows:
+        typer.echo("no traces in this window", err=True)
+        return
+    if fmt is UsageFormat.table:
+        render.console().print(render.usage_table(rows, by.value))
+    typer.echo(render.usage_bars(rows))
