@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from claudetracing import config as config_mod
 from claudetracing.cli import app
 from claudetracing.errors import TracesError
+
+if TYPE_CHECKING:
+    from claudetracing.mlflow_backend import MlflowBackend
+    from claudetracing.query import Filters
 
 
 class SearchFormat(str, Enum):
@@ -34,7 +38,7 @@ class GroupBy(str, Enum):
     session = "session"
 
 
-def _backend(experiment: str | None):  # type: ignore[no-untyped-def]
+def _backend(experiment: str | None) -> MlflowBackend:
     from claudetracing.mlflow_backend import MlflowBackend
 
     cfg = config_mod.load(config_mod.find_root())
