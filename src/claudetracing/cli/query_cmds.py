@@ -47,7 +47,7 @@ def _backend(experiment: str | None) -> MlflowBackend:
 
 def _window(
     hours: float | None, since: str | None, until: str | None, default_since: str | None = None
-):  # type: ignore[no-untyped-def]
+) -> Filters:
     from claudetracing.query import Filters, parse_time
 
     if hours is not None and since:
