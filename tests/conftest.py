@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.harness.fixtures"]
+pytest_plugins = ["tests.harness.fixtures", "tests.databricks_standin.fixtures"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SESSIONS = FIXTURES / "sessions"
@@ -36,6 +36,10 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("CLAUDETRACING_HOME", str(tmp_path / "ct-home"))
     monkeypatch.setenv("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
+    # MLflow's legacy Databricks config reader freezes `~` at import: point it here too.
+    provider = sys.modules.get("mlflow.legacy_databricks_cli.configure.provider")
+    if provider is not None and hasattr(provider, "_home"):
+        monkeypatch.setattr(provider, "_home", str(home))
     yield home
 
 

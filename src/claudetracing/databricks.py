@@ -74,6 +74,8 @@ def read_profiles() -> list[Profile]:
         ) from exc
     profiles = []
     for name in parser.sections():
+        if name == "__settings__":  # the newest CLI keeps its own settings here: not a profile
+            continue
         section = dict(parser[name])
         # Never keep a secret's value in memory longer than needed, and never show it.
         keys = {
@@ -107,15 +109,27 @@ def overriding_env() -> dict[str, str]:
     return {k: "<set>" for k in OVERRIDING_ENV if os.environ.get(k)}
 
 
+LEGACY_CLI_MAX_BYTES = 1024 * 1024
+
+
 def cli_path() -> str | None:
-    return os.environ.get("DATABRICKS_CLI_PATH") or shutil.which("databricks")
+    """The CLI the SDK will use: DATABRICKS_CLI_PATH, else `databricks` on PATH unless it is the
+    small legacy Python CLI (the SDK skips executables under 1 MiB; so must we)."""
+    configured = os.environ.get("DATABRICKS_CLI_PATH")
+    if configured:
+        return configured
+    found = shutil.which("databricks")
+    if found and Path(found).resolve().stat().st_size < LEGACY_CLI_MAX_BYTES:
+        return None
+    return found
 
 
 def require_cli() -> str:
     found = cli_path()
     if not found:
         raise TracesError(
-            "the Databricks CLI is not installed (needed for OAuth logins)",
+            "the Databricks CLI is not installed (needed for OAuth logins); a `databricks` "
+            "under 1 MiB on PATH is the legacy Python CLI, which cannot do OAuth",
             "install it: https://docs.databricks.com/dev-tools/cli/install.html, then run "
             "`databricks auth login`",
         )

@@ -26,6 +26,7 @@ def _quiet_mlflow() -> None:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+    os.environ.setdefault("MLFLOW_DATABRICKS_ENDPOINT_HTTP_RETRY_TIMEOUT", "60")
     import mlflow  # noqa: F401 - configures its loggers on import; quiet them after that
 
     for name in ("mlflow", "alembic", "databricks"):
@@ -78,13 +79,34 @@ class MlflowBackend:
         except BackendError:
             raise
         except Exception as exc:  # every MLflow/HTTP failure becomes one message
-            raise BackendError(
-                f"cannot reach the tracking backend {self.tracking_uri}: {_short(exc)}",
-                "check the server or login, then run `traces flush`",
-            ) from exc
+            raise self._explain(exc) from exc
         self._client = client
         self._experiment_id = experiment_id
         return experiment_id
+
+    def _explain(self, exc: BaseException) -> BackendError:
+        text = _short(exc)
+        lowered = str(exc).lower()
+        if self.tracking_uri.startswith("databricks"):
+            profile = self.tracking_uri.partition("://")[2] or "DEFAULT"
+            # A logged-out profile reaches us as the workspace's 401: MLflow falls back to
+            # sending no token when the SDK cannot get one.
+            if (
+                "default credentials" in lowered
+                or "auth login" in lowered
+                or "invalid_grant" in lowered
+                or "refresh token" in lowered
+                or "unauthenticated" in lowered
+                or "credential was not sent" in lowered
+            ):
+                return BackendError(
+                    f"not logged in to Databricks with profile {profile!r} ({text})",
+                    f"run `databricks auth login --profile {profile}`, then `traces flush`",
+                )
+        return BackendError(
+            f"cannot reach the tracking backend {self.tracking_uri}: {text}",
+            "check the server or login, then run `traces flush`",
+        )
 
     @property
     def client(self) -> MlflowClient:

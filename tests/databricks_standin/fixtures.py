@@ -1,4 +1,4 @@
-"""Pytest fixtures for the stand-in Databricks workspace and fake CLI (a plugin: `pytest_plugins`)."""
+"""Pytest fixtures for the stand-in Databricks workspace and the fake CLI (a pytest plugin)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 
 from . import fake_cli
+
+__all__ = ["StandinWorkspace", "_standin_store_template", "databricks_workspace"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 90
@@ -266,6 +268,10 @@ def databricks_workspace(
         tmp_path / "databricks-standin", home, store_template=_standin_store_template
     )
     _clear_client_caches()
+    legacy = sys.modules.get("mlflow.legacy_databricks_cli.configure.provider")
+    if legacy is not None:
+        # MLflow's fallback reader froze `~` when first imported, i.e. an earlier test's HOME.
+        monkeypatch.setattr(legacy, "_home", str(home))
     workspace.start()
     try:
         workspace.add_oauth_profile(workspace.profile)

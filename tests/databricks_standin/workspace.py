@@ -73,6 +73,7 @@ def _status_line(status: int) -> str:
 def _read_body(environ: Environ) -> bytes:
     """Read the whole request body and put an equivalent stream back for whoever reads next."""
     stream = environ["wsgi.input"]
+    body: bytes
     if environ.get("wsgi.input_terminated"):
         body = stream.read()  # chunked upload, already de-chunked by the server
     else:
@@ -153,8 +154,8 @@ class DatabricksShim:
             (status, headers, payload), handler = self._error(err), "shim"
         except Exception:
             log.exception("stand-in failure on %s %s", method, path)
-            err = ShimError(500, "INTERNAL_ERROR", f"stand-in failure on {method} {path}")
-            (status, headers, payload), handler = self._error(err), "shim"
+            failure = ShimError(500, "INTERNAL_ERROR", f"stand-in failure on {method} {path}")
+            (status, headers, payload), handler = self._error(failure), "shim"
         if handler == "unknown":
             log.warning("UNKNOWN ROUTE (not Databricks, not MLflow): %s %s", method, path)
         self._record(method, path, query, status, handler)
@@ -244,6 +245,12 @@ class DatabricksShim:
         user = self._tokens().get(token) if kind.lower() == "bearer" else None
         if user is None:
             raise ShimError(401, "UNAUTHENTICATED", "Invalid access token.")
+        home = f"/Users/{user}"
+        if home not in self._folders:
+            # A workspace creates the home folder with the user; PAT users come in later here.
+            with self._lock:
+                self._folders = {**self._folders, home: 1000 + len(self._folders)}
+                self._save_folders(self._folders)
         return user
 
     def _client_credentials(
@@ -321,6 +328,13 @@ class DatabricksShim:
             raise ShimError(400, "INVALID_PARAMETER_VALUE", f"Path ({raw}) doesn't start with '/'")
         path = normalize_workspace_path(raw)
         parts = [p for p in path.split("/") if p]
+        if len(parts) >= 2 and parts[0] == "Users" and parts[1] != user:
+            # Someone else's home folder: not writable without a grant (not modelled here).
+            raise ShimError(
+                403,
+                "PERMISSION_DENIED",
+                f"User {user} does not have Manage permissions on /Users/{parts[1]}.",
+            )
         with self._lock:
             folders = dict(self._folders)
             current = ""
@@ -387,8 +401,9 @@ class DatabricksShim:
             raise ShimError(
                 400,
                 "INVALID_PARAMETER_VALUE",
-                f"Got an invalid experiment name '{name}'. An experiment name must be an absolute "
-                "path within the Databricks workspace, e.g. '/Users/<some-username>/my-experiment'.",
+                f"Got an invalid experiment name '{name}'. An experiment name must be an "
+                "absolute path within the Databricks workspace, e.g. "
+                "'/Users/<some-username>/my-experiment'.",
             )
         parent = posixpath.dirname(normalized)
         if parent not in self._folders:

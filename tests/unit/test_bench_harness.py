@@ -69,13 +69,21 @@ def test_hook_rows_compare_both_sides(tmp_path: Path) -> None:
     by_id = {r["id"]: r for r in rows}
     assert list(by_id) == [
         "hook.bare",
+        "hook.import",
         "hook.stop",
         "hook.target",
         "hook.installed",
         "hook.spawn",
         "hook.e2e",
     ]
-    for key in ("hook.bare", "hook.stop", "hook.installed", "hook.spawn", "hook.e2e"):
+    for key in (
+        "hook.bare",
+        "hook.import",
+        "hook.stop",
+        "hook.installed",
+        "hook.spawn",
+        "hook.e2e",
+    ):
         assert_figure(by_id[key]["claudetracing"])
     for key in ("hook.bare", "hook.stop", "hook.e2e"):
         assert_figure(by_id[key]["MLflow"])

@@ -1,0 +1,65 @@
+"""The `traces init` wizard in a real terminal (pexpect): answer it, or Ctrl-C out of it."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from tests.databricks_standin.fixtures import StandinWorkspace
+from tests.tracing import TRACES
+
+pytestmark = pytest.mark.server
+DOWN = "\x1b[B"
+
+
+def _spawn(repo: Path) -> pexpect.spawn:
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "120", "LINES": "40"}
+    return pexpect.spawn(
+        TRACES, ["init"], cwd=str(repo), env=env, encoding="utf-8", timeout=60, dimensions=(40, 120)
+    )
+
+
+def test_the_wizard_end_to_end(repo: Path, databricks_workspace: StandinWorkspace) -> None:
+    ws = databricks_workspace
+    ws.add_pat_profile("legacy")
+    child = _spawn(repo)
+    child.expect("Where should this repository's traces go?")
+    child.expect("personal access token: refused")  # shown, and not selectable
+    child.send("\r")  # the first profile: dev
+    child.expect("Which experiment?")
+    child.expect("/Shared/claude-code/widgets")
+    child.send(DOWN)  # only mine
+    child.send("\r")
+    child.expect(f"/Users/{ws.user}/claude-code/widgets")
+    child.expect("Apply this plan?")
+    assert not (repo / ".claude").exists()  # nothing written before the yes
+    child.sendline("y")
+    child.expect("verified")
+    child.expect("Tracing is on")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    personal = json.loads((repo / ".claude/settings.local.json").read_text())
+    assert personal["env"]["CLAUDETRACING_EXPERIMENT"] == f"/Users/{ws.user}/claude-code/widgets"
+
+
+@pytest.mark.parametrize("stop_at", ["Where should", "Which experiment?", "Apply this plan?"])
+def test_ctrl_c_at_any_question_leaves_nothing_behind(
+    repo: Path, databricks_workspace: StandinWorkspace, stop_at: str
+) -> None:
+    before = sorted(p.name for p in repo.iterdir())
+    child = _spawn(repo)
+    for question in ("Where should", "Which experiment?", "Apply this plan?"):
+        child.expect(question)
+        if question == stop_at:
+            child.sendcontrol("c")
+            break
+        child.send("\r")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    assert sorted(p.name for p in repo.iterdir()) == before
