@@ -6,6 +6,7 @@ import json
 import logging
 import logging.handlers
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -97,6 +98,9 @@ class _Drainer:
         self.progress = progress
         self.report = DrainReport()
         self.exporters: dict[tuple[str, str], Exporter] = {}
+        # Each entry is tried at most once per drain: a pass that takes longer than the backoff
+        # must not turn into a loop against a backend that is down.
+        self.tried: set[str] = set()
 
     def _exporter(self, entry: spool.Entry) -> Exporter:
         from claudetracing import config as config_mod
@@ -137,8 +141,9 @@ class _Drainer:
                     f"gave up after {entry.attempts} attempts: {entry.last_error}",
                 )
                 continue
-            if not self.force and entry.next_attempt_at > now:
+            if path.name in self.tried or (not self.force and entry.next_attempt_at > now):
                 continue
+            self.tried.add(path.name)
             groups.setdefault(entry.transcript, []).append(entry)
             due += 1
         for transcript, batch in groups.items():
@@ -240,14 +245,16 @@ def drain(
         finally:
             lock.release()
         # An entry written while we released the lock would otherwise wait for the next hook.
-        if not _has_due():
+        if not _has_due(exclude=drainer.tried):
             return drainer.report
         wait_for_lock = 0.0
 
 
-def _has_due() -> bool:
+def _has_due(exclude: set[str]) -> bool:
     now = time.time()
     for path in spool.entries():
+        if path.name in exclude:
+            continue
         try:
             if spool.load(path).next_attempt_at <= now:
                 return True
@@ -267,9 +274,15 @@ def _configure_logging() -> None:
     root.setLevel(logging.INFO)
 
 
+MAX_LIFETIME_S = 900
+
+
 def main() -> int:
     """`python -m claudetracing.runtime`: the detached exporter started by the hook."""
     _configure_logging()
+    # A hung network call must not hold the lock forever: whatever is unfinished stays in the
+    # spool for the next exporter.
+    signal.alarm(MAX_LIFETIME_S)
     try:
         report = drain()
         log.info(
