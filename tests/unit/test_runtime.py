@@ -17,8 +17,12 @@ def test_a_drain_tries_each_entry_once_even_when_failing_outlasts_the_backoff(
     monkeypatch.setattr(runtime, "BACKOFF_BASE_S", 0.0)  # every failure is due again at once
     env = {"CLAUDETRACING_TRACKING_URI": "http://127.0.0.1:9", "CLAUDETRACING_EXPERIMENT": "x"}
     for name in ("tool_call", "subagent"):
-        payload = {"hook_event_name": "Stop", "session_id": name, "cwd": str(tmp_path),
-                   "transcript_path": str(recorded(name).transcript)}
+        payload = {
+            "hook_event_name": "Stop",
+            "session_id": name,
+            "cwd": str(tmp_path),
+            "transcript_path": str(recorded(name).transcript),
+        }
         spool.append(payload, env)
     report = runtime.drain()
     assert len(report.retrying) == 2
@@ -26,8 +30,9 @@ def test_a_drain_tries_each_entry_once_even_when_failing_outlasts_the_backoff(
     assert attempts == [1, 1]
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("15m", 900), ("7d", 604800),
-                                               ("12", 12)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90s", 90), ("15m", 900), ("7d", 604800), ("12", 12)]
+)
 def test_ages(text: str, seconds: float) -> None:
     assert runtime.parse_age(text) == seconds
 
@@ -37,3 +42,45 @@ def test_a_bad_age_is_a_clear_error() -> None:
 
     with pytest.raises(TracesError, match="cannot read the age 'soon'"):
         runtime.parse_age("soon")
+
+
+def test_a_stop_waits_for_its_turn_to_reach_the_transcript(
+    local_store: Path, tmp_path: Path
+) -> None:
+    """Claude Code can fire Stop before the final answer is in the file (FACTS.md)."""
+    import threading
+    import time
+
+    from tests.tracing import stored_traces
+
+    source = recorded("tool_call").transcript
+    lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
+    last_answer = max(i for i, line in enumerate(lines) if '"end_turn"' in line)
+    path = tmp_path / source.name
+    path.write_text("".join(lines[:last_answer]), encoding="utf-8")
+    answer = recorded("tool_call").results[0]["result"]
+    env = {"CLAUDETRACING_EXPERIMENT": "lag"}
+    spool.append(
+        {
+            "hook_event_name": "Stop",
+            "session_id": path.stem,
+            "cwd": str(tmp_path),
+            "transcript_path": str(path),
+            "last_assistant_message": answer,
+        },
+        env,
+    )
+
+    def finish_writing() -> None:
+        time.sleep(1.5)
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write("".join(lines[last_answer:]))
+
+    writer = threading.Thread(target=finish_writing)
+    writer.start()
+    report = runtime.drain()
+    writer.join()
+    assert report.exported == 1 and not report.retrying
+    (trace,) = stored_traces(f"sqlite:///{local_store}", "lag")
+    root = next(s for s in trace.data.spans if s.parent_id is None)
+    assert root.outputs == {"answer": answer}
