@@ -45,7 +45,7 @@ def ask_new_workspace() -> str:
 
     host = questionary.text(
         "Workspace URL (https://….cloud.databricks.com):",
-        validate=lambda t: t.startswith("https://") or "start with https://",
+        validate=lambda t: t.startswith(("https://", "http://")) or "start with https://",
     ).unsafe_ask()
     name = questionary.text("Name for this profile:", default="DEFAULT").unsafe_ask()
     databricks.login(str(host), str(name))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pexpect
@@ -63,3 +64,33 @@ def test_ctrl_c_at_any_question_leaves_nothing_behind(
     child.close()
     assert child.exitstatus == 130
     assert sorted(p.name for p in repo.iterdir()) == before
+
+
+def test_add_a_workspace_runs_the_databricks_login(
+    repo: Path, databricks_workspace: StandinWorkspace
+) -> None:
+    ws = databricks_workspace
+    child = _spawn(repo)
+    child.expect("Where should this repository's traces go?")
+    child.send(DOWN)  # past the `dev` profile
+    child.send("\r")  # "Add a workspace"
+    child.expect("Workspace URL")
+    time.sleep(0.5)  # let the prompt take keystrokes before typing into it
+    child.send(ws.host)
+    child.send("\r")
+    child.expect("Name for this profile")
+    time.sleep(0.5)
+    child.send("\x7f" * 10)  # clear the DEFAULT suggestion
+    child.send("team\r")
+    child.expect("Which experiment?")
+    child.send("\r")
+    child.expect("Apply this plan?")
+    child.sendline("y")
+    child.expect("Tracing is on")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "[team]" in ws.config_file.read_text()
+    assert ["auth", "login", "--host", ws.host, "--profile", "team"] in ws.cli_calls()
+    personal = json.loads((repo / ".claude/settings.local.json").read_text())
+    assert personal["env"]["CLAUDETRACING_TRACKING_URI"] == "databricks://team"
