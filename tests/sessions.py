@@ -46,3 +46,12 @@ def recorded(name: str) -> RecordedCase:
 
 def all_recorded() -> list[str]:
     return sorted(p.name for p in SESSIONS.iterdir() if (p / "case.json").is_file())
+
+
+def copy_recorded(name: str, target: Path) -> Path:
+    """A writable copy of a recorded session (subagent files included); its transcript path."""
+    import shutil
+
+    case = recorded(name)
+    shutil.copytree(case.folder, target)
+    return target / case.transcript.name

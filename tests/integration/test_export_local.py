@@ -12,7 +12,7 @@ from claudetracing import ledger
 from claudetracing.export import Exporter
 from claudetracing.trace_builder import TURN_KEY_TAG
 from claudetracing.turns import read_session
-from tests.sessions import all_recorded, recorded
+from tests.sessions import all_recorded, copy_recorded, recorded
 
 
 def _exporter(root: Path) -> Exporter:
@@ -25,10 +25,7 @@ def _traces(exporter: Exporter) -> list:  # type: ignore[type-arg]
 
 
 def _copy(name: str, tmp_path: Path) -> Path:
-    case = recorded(name)
-    target = tmp_path / "projects" / name
-    shutil.copytree(case.folder, target)
-    return target / case.transcript.name
+    return copy_recorded(name, tmp_path / "projects" / name)
 
 
 @pytest.mark.parametrize("name", all_recorded())

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.databricks_standin.fixtures import StandinWorkspace
-from tests.sessions import recorded
+from tests.sessions import copy_recorded, recorded
 from tests.tracing import fire_hook, run_exporter, settings_env, traces
 
 pytestmark = pytest.mark.server
@@ -183,9 +182,7 @@ def test_traces_exported_through_databricks_are_found_by_search(
 ) -> None:
     ws = databricks_workspace
     assert traces("init", "--profile", ws.profile, "--yes", "--no-verify", cwd=repo).returncode == 0
-    session = tmp_path / "s"
-    shutil.copytree(recorded("subagent").folder, session)
-    path = session / recorded("subagent").transcript.name
+    path = copy_recorded("subagent", tmp_path / "s")
     assert fire_hook("Stop", path, repo).returncode == 0
     assert run_exporter(settings_env(repo)).returncode == 0
     found = json.loads(traces("search", "--since", "30d", "-f", "json", cwd=repo).stdout)
@@ -206,9 +203,7 @@ def test_an_expired_login_waits_in_the_spool_and_status_says_how_to_fix_it(
     ws = databricks_workspace
     assert traces("init", "--profile", ws.profile, "--yes", "--no-verify", cwd=repo).returncode == 0
     ws.log_out()
-    session = tmp_path / "s"
-    shutil.copytree(recorded("tool_call").folder, session)
-    path = session / recorded("tool_call").transcript.name
+    path = copy_recorded("tool_call", tmp_path / "s")
     assert fire_hook("Stop", path, repo).returncode == 0
     assert run_exporter(settings_env(repo)).returncode == 0
     status = traces("status", "--json", cwd=repo)

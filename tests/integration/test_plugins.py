@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from claudetracing import config as config_mod
-from tests.sessions import recorded
+from tests.sessions import copy_recorded, recorded
 from tests.tracing import stored_traces, traces
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "claudetracing-ticket"
@@ -80,9 +80,7 @@ def test_example_plugin_tags_and_broken_ones_are_reported(
     refused = traces("enrichment", "add", "broken", cwd=repo, env=plugins)
     assert refused.returncode == 1 and "needs libfoo" in refused.stderr
 
-    session = tmp_path / "s"
-    shutil.copytree(recorded("tool_call").folder, session)
-    path = session / recorded("tool_call").transcript.name
+    path = copy_recorded("tool_call", tmp_path / "s")
     text = path.read_text().replace("Run `echo hello`", "For WID-42, run `echo hello`")
     path.write_text(text)
     done = traces("import", str(path), cwd=repo, env=plugins)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.sessions import recorded
+from tests.sessions import copy_recorded, recorded
 from tests.tracing import traces
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
@@ -149,9 +148,7 @@ def test_search_by_repo_and_branch_on_real_git_tags(
     repo: Path, local_store: Path, tmp_path: Path
 ) -> None:
     assert traces("init", "--local", "--yes", "--no-verify", cwd=repo).returncode == 0
-    session = tmp_path / "s"
-    shutil.copytree(recorded("tool_call").folder, session)
-    path = session / recorded("tool_call").transcript.name
+    path = copy_recorded("tool_call", tmp_path / "s")
     text = path.read_text().replace(recorded("tool_call").case["cwd"], str(repo))
     path.write_text(text)
     assert traces("import", str(path), cwd=repo).returncode == 0

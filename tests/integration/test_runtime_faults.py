@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from claudetracing.sample_sessions import write_synthetic_session
 from claudetracing.trace_builder import TURN_KEY_TAG
 from claudetracing.turns import read_session
 from tests.servers import MlflowServer, Proxy
-from tests.sessions import recorded
+from tests.sessions import copy_recorded
 from tests.tracing import (
     fire_hook,
     run_exporter,
@@ -44,13 +43,7 @@ def _init(repo: Path, url: str) -> str:
 
 
 def _sessions(tmp_path: Path, *names: str) -> list[Path]:
-    found = []
-    for name in names:
-        case = recorded(name)
-        target = tmp_path / "projects" / name
-        shutil.copytree(case.folder, target)
-        found.append(target / case.transcript.name)
-    return found
+    return [copy_recorded(name, tmp_path / "projects" / name) for name in names]
 
 
 def _keys(found: list) -> Counter[str]:  # type: ignore[type-arg]
