@@ -18,7 +18,7 @@ from claudetracing import paths, spool
 from claudetracing.errors import TracesError
 
 if TYPE_CHECKING:
-    from claudetracing.export import Exporter
+    from claudetracing.export import Exporter, ExportReport
 
 log = logging.getLogger("claudetracing.exporter")
 
@@ -162,33 +162,37 @@ class _Drainer:
 
     def _export_group(self, transcript: Path, batch: list[spool.Entry]) -> None:
         batch.sort(key=lambda e: e.received_at)
-        latest = batch[-1]
         final = any(e.event in FINAL_EVENTS for e in batch)
-        hint = latest.payload.get("last_assistant_message")
+        stops = [e for e in batch if e.event == "Stop"]
+        # A Stop promises a finished turn, and says how it ended; the file can lag behind it.
+        promise = stops[-1] if stops else None
+        answer = promise.payload.get("last_assistant_message") if promise else None
+        hint = answer if isinstance(answer, str) else None
         try:
-            exporter = self._exporter(latest)
+            exporter = self._exporter(batch[-1])
             if self.progress:
                 self.progress(f"exporting {transcript.name}")
             deadline = time.monotonic() + TURN_WAIT_S
             while True:
-                report = exporter.export_transcript(
-                    transcript, final=final, done_hint=hint if isinstance(hint, str) else None
-                )
-                self.report.exported += len(report.exported)
-                self.report.already += report.already
-                self.report.skipped_lines += report.skipped_lines
-                waiting = report.pending and (
+                report = exporter.export_transcript(transcript, done_hint=hint)
+                self._count(report)
+                waiting = promise is not None and report.pending and (
                     report.pending_started_ns is None
-                    or report.pending_started_ns / 1e9 <= latest.received_at
+                    or report.pending_started_ns / 1e9 <= promise.received_at
                 )
                 if not waiting:
                     break
                 if time.monotonic() >= deadline:
+                    if final:
+                        break  # the session is over: the turn is taken as it stands, below
                     raise TracesError(
                         f"the turn reported at Stop is not complete in {transcript} yet",
                         "it will be retried; `traces flush` retries now",
                     )
                 time.sleep(POLL_S)
+            if final:
+                # SessionEnd: nothing more will be written; an unfinished turn goes as it is.
+                self._count(exporter.export_transcript(transcript, final=True))
         except Exception as exc:  # the exporter never dies of one transcript
             reason = str(exc) if isinstance(exc, TracesError) else f"{type(exc).__name__}: {exc}"
             log.warning("export of %s failed: %s", transcript, reason)
@@ -198,6 +202,12 @@ class _Drainer:
             entry.path.unlink(missing_ok=True)
             self.report.done_entries += 1
         _write_status(last_success_at=time.time())
+
+    def _count(self, report: ExportReport) -> None:
+        self.report.exported += len(report.exported)
+        self.report.already += report.already
+        # Re-reads of a lagging file see the same broken lines again: count them once.
+        self.report.skipped_lines = max(self.report.skipped_lines, report.skipped_lines)
 
     def _retry_later(self, batch: list[spool.Entry], reason: str) -> None:
         now = time.time()

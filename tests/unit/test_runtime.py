@@ -44,8 +44,9 @@ def test_a_bad_age_is_a_clear_error() -> None:
         runtime.parse_age("soon")
 
 
+@pytest.mark.parametrize("events", [("Stop",), ("Stop", "SessionEnd")])
 def test_a_stop_waits_for_its_turn_to_reach_the_transcript(
-    local_store: Path, tmp_path: Path
+    local_store: Path, tmp_path: Path, events: tuple[str, ...]
 ) -> None:
     """Claude Code can fire Stop before the final answer is in the file (FACTS.md)."""
     import threading
@@ -60,16 +61,10 @@ def test_a_stop_waits_for_its_turn_to_reach_the_transcript(
     path.write_text("".join(lines[:last_answer]), encoding="utf-8")
     answer = recorded("tool_call").results[0]["result"]
     env = {"CLAUDETRACING_EXPERIMENT": "lag"}
-    spool.append(
-        {
-            "hook_event_name": "Stop",
-            "session_id": path.stem,
-            "cwd": str(tmp_path),
-            "transcript_path": str(path),
-            "last_assistant_message": answer,
-        },
-        env,
-    )
+    base = {"session_id": path.stem, "cwd": str(tmp_path), "transcript_path": str(path)}
+    spool.append({**base, "hook_event_name": "Stop", "last_assistant_message": answer}, env)
+    if "SessionEnd" in events:  # `claude -p` fires it right after Stop, with no answer
+        spool.append({**base, "hook_event_name": "SessionEnd", "reason": "other"}, env)
 
     def finish_writing() -> None:
         time.sleep(1.5)
@@ -84,3 +79,4 @@ def test_a_stop_waits_for_its_turn_to_reach_the_transcript(
     (trace,) = stored_traces(f"sqlite:///{local_store}", "lag")
     root = next(s for s in trace.data.spans if s.parent_id is None)
     assert root.outputs == {"answer": answer}
+    assert root.status.status_code == "OK"  # not exported half-written as an unfinished turn
