@@ -21,6 +21,7 @@ class SetupOptions:
     experiment: str | None = None
     profile: str | None = None
     experiment_is_personal: bool = False  # a path in the user's own folder: not for the team
+    user: str | None = None  # the workspace identity, for mlflow.trace.user
     extra_team_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -64,6 +65,8 @@ def plan_init(root: Path, options: SetupOptions) -> Plan:
         team_env[config_mod.EXPERIMENT] = experiment
     if options.profile:
         personal_env[config_mod.PROFILE] = options.profile
+    if options.user:
+        personal_env[config_mod.USER] = options.user
 
     def team(data: dict[str, Any]) -> dict[str, Any]:
         return claude_settings.with_env(claude_settings.with_hooks(data), team_env)

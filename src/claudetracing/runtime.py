@@ -176,9 +176,13 @@ class _Drainer:
             while True:
                 report = exporter.export_transcript(transcript, done_hint=hint)
                 self._count(report)
-                waiting = promise is not None and report.pending and (
-                    report.pending_started_ns is None
-                    or report.pending_started_ns / 1e9 <= promise.received_at
+                waiting = (
+                    promise is not None
+                    and report.pending
+                    and (
+                        report.pending_started_ns is None
+                        or report.pending_started_ns / 1e9 <= promise.received_at
+                    )
                 )
                 if not waiting:
                     break

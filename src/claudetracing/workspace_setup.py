@@ -67,7 +67,7 @@ def choose(
     return WorkspaceChoice(profile, user, naming.conventional(chosen, user, repo), chosen)
 
 
-def plan(root: Path, choice: WorkspaceChoice) -> Plan:
+def plan(root: Path, choice: WorkspaceChoice, team_env: dict[str, str] | None = None) -> Plan:
     return plan_init(
         root,
         SetupOptions(
@@ -75,6 +75,8 @@ def plan(root: Path, choice: WorkspaceChoice) -> Plan:
             experiment=choice.experiment,
             profile=choice.profile.name,
             experiment_is_personal=choice.personal,
+            user=choice.user,  # traces carry the workspace identity, not a local git e-mail
+            extra_team_env=dict(team_env or {}),
         ),
     )
 

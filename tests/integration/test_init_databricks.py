@@ -49,6 +49,7 @@ def test_scripted_shared_setup_creates_folder_and_experiment(
     assert personal["env"] == {
         "CLAUDETRACING_TRACKING_URI": f"databricks://{ws.profile}",
         "CLAUDETRACING_PROFILE": ws.profile,
+        "CLAUDETRACING_USER": ws.user,
     }
     assert _experiment_exists(ws, "/Shared/claude-code/widgets")
     for path in (
@@ -188,6 +189,7 @@ def test_traces_exported_through_databricks_are_found_by_search(
     found = json.loads(traces("search", "--since", "30d", "-f", "json", cwd=repo).stdout)
     assert len(found) == 1
     assert found[0]["session"] == recorded("subagent").case["session_id"]
+    assert found[0]["user"] == ws.user
     assert found[0]["tags"]["claudetracing.redactions"] == "0"
     shown = traces("show", found[0]["trace_id"], cwd=repo)
     assert shown.returncode == 0 and "subagent:general-purpose" in shown.stdout

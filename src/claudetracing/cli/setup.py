@@ -117,18 +117,7 @@ def init(
             choice = wizard.ask_experiment(root, chosen)
         else:
             choice = workspace_setup.choose(root, chosen, scope=scope, experiment=experiment)
-        plan = workspace_setup.plan(root, choice)
-        if extra:
-            plan = project_setup.plan_init(
-                root,
-                project_setup.SetupOptions(
-                    tracking_uri=choice.tracking_uri,
-                    experiment=choice.experiment,
-                    profile=chosen.name,
-                    experiment_is_personal=choice.personal,
-                    extra_team_env=extra,
-                ),
-            )
+        plan = workspace_setup.plan(root, choice, extra)
         remote = [
             f"signed in as {choice.user}",
             f"create folder {choice.experiment.rsplit('/', 1)[0]} if missing",
