@@ -11,6 +11,9 @@ from claudetracing import paths
 from claudetracing.jsonfiles import write_text_atomic
 
 
+KEEP_RECENT = 64
+
+
 def destination_id(tracking_uri: str, experiment: str) -> str:
     return hashlib.sha256(f"{tracking_uri}\n{experiment}".encode()).hexdigest()[:16]
 
@@ -39,6 +42,10 @@ class SessionLedger:
         self.started.discard(turn_key)
 
     def save(self) -> None:
+        # Turns before `offset` are never read again, so old keys only cost bytes on every save;
+        # a file that is replaced is re-checked against the backend, which keeps exactly once.
+        while len(self.exported) > KEEP_RECENT:
+            del self.exported[next(iter(self.exported))]
         paths.ensure_private_dir(self.path.parent)
         body = {"exported": self.exported, "offset": self.offset, "started": sorted(self.started)}
         write_text_atomic(self.path, json.dumps(body, indent=1) + "\n", mode=0o600)

@@ -80,3 +80,17 @@ def test_a_stop_waits_for_its_turn_to_reach_the_transcript(
     root = next(s for s in trace.data.spans if s.parent_id is None)
     assert root.outputs == {"answer": answer}
     assert root.status.status_code == "OK"  # not exported half-written as an unfinished turn
+
+
+def test_the_ledger_stays_small_however_long_the_session() -> None:
+    from claudetracing import ledger
+
+    book = ledger.open_session("sqlite:///x", "e", "s")
+    for n in range(1000):
+        book.record(f"s:{n}", f"tr-{n}")
+    book.offset = 12345
+    book.save()
+    again = ledger.open_session("sqlite:///x", "e", "s")
+    assert len(again.exported) == ledger.KEEP_RECENT
+    assert "s:999" in again.exported and again.offset == 12345
+    assert book.path.stat().st_size < 8000
