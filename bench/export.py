@@ -192,7 +192,7 @@ def _size_rows(
             f"above = ~{seconds(estimate)} estimated; run with --big)"
         )
         ours_work = ours_per = ours_proc = ours_rss = skipped
-        ours_note = f"ours would write {parse['traces']} traces / {parse['spans']:,} spans"
+        ours_note = f"ours would write {_n(parse['traces'], 'trace')} / {parse['spans']:,} spans"
     else:
         last = ours.last
         ours_work, ours_proc, ours_rss = ours.work.cell(), ours.process.cell(), ours.rss.cell()

@@ -69,7 +69,8 @@ def run(ws: Workspace, scale: Scale, log: Callable[[str], None]) -> list[Row]:
             Row(
                 f"growth.{n}",
                 f"export turn {n} when turns 1..{n - 1} are already exported",
-                f"{n:,} turns, {count_lines(sources[n]):,} lines, {size_mb:.2f} MB; turn {n} "
+                f"{n:,} turn{'' if n == 1 else 's'}, {count_lines(sources[n]):,} lines, "
+                f"{size_mb:.2f} MB; turn {n} "
                 f"is {ours_result['bytes_new'] / 1000:.1f} kB",
                 ours.cell(),
                 mlflow.cell(),

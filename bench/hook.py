@@ -16,6 +16,8 @@ from bench.workspace import Scale, Workspace, describe
 TARGET_S = 0.050  # the target: our hook within 50 ms of a bare interpreter start
 # The command `traces init` writes into .claude/settings.json (Claude Code runs it with sh -c).
 INSTALLED_COMMAND = "command -v traces >/dev/null 2>&1 && traces hook || true"
+# What `traces hook` imports before it does anything (entry.main's fast path).
+IMPORT_ONLY = "import claudetracing.entry, claudetracing.hook"
 
 
 def stop_payload(transcript: Path, cwd: Path) -> bytes:
@@ -62,12 +64,13 @@ def run(ws: Workspace, scale: Scale, log: Callable[[str], None]) -> list[Row]:
     spawn_env = ws.env(CLAUDETRACING_HOME=str(homes["spawn"]), CLAUDE_PROJECT_DIR=str(ws.repo))
     can_adopt = procs.become_subreaper()
 
-    bare, courier, installed, spawn = Sample(), Sample(), Sample(), Sample()
+    bare, imports, courier, installed, spawn = Sample(), Sample(), Sample(), Sample(), Sample()
     killed = 0
     log(f"hook: {scale.hook_runs} rounds of bare / courier / installed command / with spawn")
     for _ in range(scale.hook_runs):
         # Interleaved, so drift in machine load hits every variant alike.
         bare.add(procs.timed([py, "-c", "pass"], env=ws.env(), cwd=ws.repo))
+        imports.add(procs.timed([py, "-c", IMPORT_ONLY], env=courier_env, cwd=ws.repo))
         courier.add(procs.timed([traces, "hook"], env=courier_env, cwd=ws.repo, stdin=payload))
         installed.add(
             procs.timed(
@@ -108,6 +111,15 @@ def run(ws: Workspace, scale: Scale, log: Callable[[str], None]) -> list[Row]:
             bare.cell(),
             bare.cell(),
             "reference for the target; both hooks run on this interpreter",
+        ),
+        Row(
+            "hook.import",
+            f"`python -c '{IMPORT_ONLY}'`: the hook's imports alone",
+            "-",
+            imports.cell(),
+            "n/a",
+            "the part of hook.stop spent importing (stdlib modules pulled in by hook/spool/"
+            "paths), before any work",
         ),
         Row(
             "hook.stop",

@@ -74,7 +74,16 @@ def _git_commit(repo: Path) -> str:
     return f"{head}{' + uncommitted changes' if dirty else ''}" if head else "unknown"
 
 
-def describe(repo: Path, tmp: Path) -> dict[str, str]:
+def load_average() -> str:
+    """Other work on the machine skews every figure: say how busy it was."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return "unknown"
+    return f"{one:.2f} / {five:.2f} / {fifteen:.2f}"
+
+
+def describe(repo: Path, tmp: Path, load_at_start: str) -> dict[str, str]:
     cores = os.cpu_count() or 0
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
     return {
@@ -89,4 +98,6 @@ def describe(repo: Path, tmp: Path) -> dict[str, str]:
         "sqlite": sqlite3.sqlite_version,
         "Claude Code": _claude_version(),
         "scratch folder": str(tmp),
+        "load average 1/5/15 min, at start": load_at_start,
+        "load average 1/5/15 min, at end": load_average(),
     }

@@ -92,7 +92,7 @@ def run(ws: Workspace, scale: Scale, log: Callable[[str], None]) -> list[Row]:
     env = ws.env(MLFLOW_DISABLE_TELEMETRY="true")
     result, _ = procs.run_json([*argv, "--repeats", str(scale.query_repeats)], env=env, cwd=ws.repo)
     cold = Sample()
-    for _ in range(scale.query_repeats):
+    for _ in range(scale.query_cold_runs):
         cold_result, wall = procs.run_json(
             [*argv, "--repeats", "0", "--cold"], env=env, cwd=ws.repo
         )

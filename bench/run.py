@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     names = _selected(args.only)
     scale = Scale.make(quick=args.quick, big=args.big)
     began = time.perf_counter()
+    load_at_start = machine.load_average()
 
     def log(message: str) -> None:
         print(f"[{time.perf_counter() - began:6.1f}s] {message}", file=sys.stderr, flush=True)
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
                 traceback.print_exc(file=sys.stderr)
                 reason = f"n/a (failed: {type(exc).__name__}: {str(exc)[:200]})"
                 rows.append(Row(f"{name}.error", f"the {name} suite failed", "-", reason, reason))
-        info = machine.describe(REPO, scratch)
+        info = machine.describe(REPO, scratch, load_at_start)
     finally:
         if args.keep:
             log(f"kept {scratch}")

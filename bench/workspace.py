@@ -46,6 +46,7 @@ class Scale:
     query_traces: int
     query_template_turns: int
     query_repeats: int
+    query_cold_runs: int
     warmup: bool  # an untimed first run where one matters (skipped by --quick to save time)
 
     @staticmethod
@@ -66,6 +67,7 @@ class Scale:
                 query_traces=300,
                 query_template_turns=5,
                 query_repeats=2,
+                query_cold_runs=1,
                 warmup=False,
             )
         return Scale(
@@ -88,6 +90,7 @@ class Scale:
             query_traces=10_000,
             query_template_turns=20,
             query_repeats=5,
+            query_cold_runs=5,
             warmup=True,
         )
 

@@ -1,9 +1,8 @@
-"""Copy exported traces inside a sqlite store: thousands of realistic traces in seconds.
+"""Copy exported traces inside a sqlite store: thousands of realistic traces in seconds."""
 
-MLflow needs minutes to log thousands of traces; copying the rows of traces our exporter
-really wrote (spans, tags, metadata) with new trace ids, session ids and timestamps gives a
-store that looks the same to every query, fast.
-"""
+# MLflow needs minutes to log thousands of traces; copying the rows of traces our exporter
+# really wrote (spans, tags, metadata) with new trace ids, session ids and timestamps gives a
+# store that looks the same to every query, fast.
 
 from __future__ import annotations
 

@@ -1,10 +1,9 @@
-"""Child: the cost of exporting turn N when turns 1..N-1 are already exported (ledger kept).
+"""Child: the cost of exporting turn N when turns 1..N-1 are already exported (ledger kept)."""
 
-Exporting 999 turns for real takes minutes on this kind of machine, so the state "turns
-1..N-1 exported" is made fast: our exporter runs over them with its store calls stubbed out
-(so the ledger is exactly what it writes: N-1 turn keys and the byte offset), and the store
-gets N-1 SQL copies of a turn it really exported (so searches see a store of that size).
-"""
+# Exporting 999 turns for real takes minutes on this kind of machine, so the state "turns
+# 1..N-1 exported" is made fast: our exporter runs over them with its store calls stubbed out
+# (so the ledger is exactly what it writes: N-1 turn keys and the byte offset), and the store
+# gets N-1 SQL copies of a turn it really exported (so searches see a store of that size).
 
 from __future__ import annotations
 

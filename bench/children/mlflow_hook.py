@@ -1,8 +1,7 @@
-"""MLflow's Stop hook before 3.13 (`stop_hook_handler`), rebuilt on the functions 3.17 keeps.
+"""MLflow's Stop hook before 3.13 (`stop_hook_handler`), rebuilt on the functions 3.17 keeps."""
 
-Reads the Stop payload on stdin, configures MLflow from the environment, builds the trace of
-the last turn and answers Claude Code, all inside the hook process that Claude Code waits for.
-"""
+# Reads the Stop payload on stdin, configures MLflow from the environment, builds the trace of
+# the last turn and answers Claude Code, all inside the hook process Claude Code waits for.
 
 from __future__ import annotations
 

@@ -1,8 +1,7 @@
-"""Child: a store of many traces shaped exactly like ours, fast.
+"""Child: a store of many traces shaped exactly like ours, fast."""
 
-A template session is exported with claudetracing (real traces, spans, tags, metadata), then
-its rows are copied in SQL (see clone.py) with timestamps spread over the last `--spread-hours`.
-"""
+# A template session is exported with claudetracing (real traces, spans, tags, metadata), then
+# its rows are copied in SQL (see clone.py) with timestamps spread over the last `--spread-hours`.
 
 from __future__ import annotations
 
