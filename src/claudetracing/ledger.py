@@ -10,7 +10,6 @@ from pathlib import Path
 from claudetracing import paths
 from claudetracing.jsonfiles import write_text_atomic
 
-
 KEEP_RECENT = 64
 
 
