@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from claudetracing import paths
 
-# Stdlib only (and `paths`, which is too): the hook imports this module and must stay fast.
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any
+
+# The hook imports this module: stdlib only, and not even dataclasses, secrets or typing at
+# run time (each costs milliseconds of every Claude Code turn).
 
 PENDING = "pending"
 FAILED = "failed"
@@ -26,7 +28,7 @@ def spool_dir() -> Path:
 
 def _write_private(path: Path, body: bytes) -> None:
     """Create-and-rename with fsync, so a reader sees the whole entry or none of it."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.urandom(4).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.write(fd, body)
@@ -46,18 +48,26 @@ def _write_private(path: Path, body: bytes) -> None:
         os.close(dir_fd)
 
 
-@dataclass
 class Entry:
     """One hook event waiting for export, with its retry bookkeeping."""
 
-    path: Path
-    payload: dict[str, Any]
-    env: dict[str, str]
-    received_at: float
-    attempts: int = 0
-    next_attempt_at: float = 0.0
-    last_error: str | None = None
-    history: list[str] = field(default_factory=list)
+    def __init__(
+        self,
+        path: Path,
+        payload: dict[str, Any],
+        env: dict[str, str],
+        received_at: float,
+        attempts: int = 0,
+        next_attempt_at: float = 0.0,
+        last_error: str | None = None,
+    ) -> None:
+        self.path = path
+        self.payload = payload
+        self.env = env
+        self.received_at = received_at
+        self.attempts = attempts
+        self.next_attempt_at = next_attempt_at
+        self.last_error = last_error
 
     @property
     def transcript(self) -> str | None:
@@ -89,7 +99,7 @@ def append(payload: dict[str, Any], env: dict[str, str], root: Path | None = Non
     folder = paths.ensure_private_dir((root or spool_dir()) / PENDING)
     paths.ensure_private_dir(folder.parent)
     now = time.time()
-    name = f"{now:.6f}-{os.getpid()}-{secrets.token_hex(3)}.json"
+    name = f"{now:.6f}-{os.getpid()}-{os.urandom(3).hex()}.json"
     entry = Entry(folder / name, payload, env, received_at=now)
     _write_private(entry.path, entry.to_bytes())
     return entry.path
