@@ -26,13 +26,36 @@ class Fixture:
 
 
 def ours_search_argv(ws: Workspace, fixture: Fixture) -> list[str] | None:
-    """Our side of the comparison: `traces search` over the fixture, once that command exists.
+    """Our side of the comparison: `traces search` over the fixture, every trace of the
+    window as JSON; timed whole-process with CLAUDETRACING_TRACKING_URI at the fixture."""
+    return [
+        str(ws.traces),
+        "search",
+        "--experiment",
+        fixture.experiment,
+        "--hours",
+        str(HOURS),
+        "-f",
+        "json",
+        "--limit",
+        "100000",
+    ]
 
-    Return e.g. `[traces, "search", "--experiment", fixture.experiment, "--hours", "24",
-    "-f", "json", "--limit", "100000"]`; it is then timed whole-process with
-    CLAUDETRACING_TRACKING_URI pointing at the fixture, and its row cells fill in.
-    """
-    return None
+
+def ours_usage_argv(ws: Workspace, fixture: Fixture) -> list[str]:
+    """`traces usage` over the same window: the lead's question, answered from the tags."""
+    return [
+        str(ws.traces),
+        "usage",
+        "--experiment",
+        fixture.experiment,
+        "--since",
+        f"{HOURS}h",
+        "--by",
+        "day",
+        "-f",
+        "json",
+    ]
 
 
 def build_fixture(ws: Workspace, scale: Scale, log: Callable[[str], None]) -> Fixture:
@@ -66,8 +89,8 @@ def build_fixture(ws: Workspace, scale: Scale, log: Callable[[str], None]) -> Fi
     )
 
 
-def _ours(ws: Workspace, scale: Scale, fixture: Fixture) -> str:
-    argv = ours_search_argv(ws, fixture)
+def _ours(ws: Workspace, scale: Scale, fixture: Fixture, argv: list[str] | None = None) -> str:
+    argv = argv or ours_search_argv(ws, fixture)
     if argv is None:
         return "n/a (traces search not built yet)"
     env = ws.env(CLAUDETRACING_TRACKING_URI=fixture.tracking_uri)
@@ -125,6 +148,16 @@ def run(ws: Workspace, scale: Scale, log: Callable[[str], None]) -> list[Row]:
             cold.cell(),
             f"MLflow: a fresh `python` that imports mlflow and pages through once "
             f"({cold_result['found']:,} traces); what a CLI built on MLflow's client pays",
+        ),
+        Row(
+            "query.usage24",
+            f"tokens and cost of the last {HOURS} h, grouped by day: whole process",
+            what,
+            _ours(ws, scale, fixture, ours_usage_argv(ws, fixture)),
+            cold.cell(),
+            "ours: `traces usage --since 24h --by day -f json` (sums the tokens.* and cost.usd "
+            "tags); MLflow has no usage command: its figure is the listing above, which any "
+            "aggregation over MLflow's client must first pay",
         ),
         Row(
             "query.newest100",
