@@ -29,7 +29,8 @@ SUITES: dict[str, Suite] = {
 }
 
 HOW_TO_READ = """\
-Each figure is the **median (min-max, n=number of runs)**. Times are wall-clock; "spawn to exit"
+Each figure is the **median (min-max, n=number of runs)**; rows of 20 or more runs (the hook's)
+also give their 95th percentile (`p95`). Times are wall-clock; "spawn to exit"
 means the whole process as its caller sees it. MLflow is `mlflow.claude_code.tracing`
 (`setup_mlflow()` + `process_transcript()`, the code of its pre-3.13 Stop hook) writing to a
 sqlite store, with telemetry and the remote price catalog switched off (our exporter switches

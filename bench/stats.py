@@ -7,10 +7,13 @@ import statistics
 from dataclasses import dataclass, field
 
 # Every figure is "median (min-max, n=N)": with 3-5 repeats a percentile would just be the
-# extreme anyway, so min-max is the honest spread for every row alike.
+# extreme anyway, so min-max is the honest spread for every row alike. Rows with at least
+# P95_MIN_RUNS runs (the hook's) also show their 95th percentile.
+P95_MIN_RUNS = 20
 CELL_RE = re.compile(
     r"^\+?(?P<median>\d+(?:\.\d+)?) (?P<unit>µs|ms|s|MB)"
-    r"(?: \((?P<lo>\d+(?:\.\d+)?)-(?P<hi>\d+(?:\.\d+)?), n=(?P<n>\d+)\))?"
+    r"(?: \((?P<lo>\d+(?:\.\d+)?)-(?P<hi>\d+(?:\.\d+)?)"
+    r"(?:, p95 (?P<p95>\d+(?:\.\d+)?))?, n=(?P<n>\d+)\))?"
 )
 
 
@@ -42,9 +45,13 @@ class Sample:
         if self.unit == "MB":
             return f"{self.median:.0f} MB ({lo:.0f}-{hi:.0f}, n={self.n})"
         scale, unit, digits = _time_scale(self.median)
+        p95 = ""
+        if self.n >= P95_MIN_RUNS:
+            value = statistics.quantiles(self.values, n=20, method="inclusive")[-1]
+            p95 = f", p95 {value * scale:.{digits}f}"
         return (
             f"{self.median * scale:.{digits}f} {unit} "
-            f"({lo * scale:.{digits}f}-{hi * scale:.{digits}f}, n={self.n})"
+            f"({lo * scale:.{digits}f}-{hi * scale:.{digits}f}{p95}, n={self.n})"
         )
 
 
