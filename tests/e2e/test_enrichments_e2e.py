@@ -83,17 +83,20 @@ def test_subagent_session_cost(git_repo: Path, claude_home: Path, messages_api: 
     )
 
 
-def test_search_and_usage_on_real_sessions(git_repo: Path, claude_home: Path,
-                                           messages_api: Any) -> None:
+def test_search_and_usage_on_real_sessions(
+    git_repo: Path, claude_home: Path, messages_api: Any
+) -> None:
     runs, found = _traced("resume", git_repo, claude_home, messages_api)
     rows = json.loads(traces("search", "--since", "1h", "-f", "json", cwd=git_repo).stdout)
     assert [r["trace_id"] for r in rows] == [t.info.trace_id for t in reversed(found)]
     assert {r["session"] for r in rows} == {runs[0].session_id}
     assert rows[0]["tags"]["git.repo_name"] == "acme/widgets"
-    usage = json.loads(traces("usage", "--since", "1h", "--by", "session", "-f", "json",
-                              cwd=git_repo).stdout)
+    usage = json.loads(
+        traces("usage", "--since", "1h", "--by", "session", "-f", "json", cwd=git_repo).stdout
+    )
     assert usage[0]["turns"] == 2
     assert usage[0]["cost_usd"] == pytest.approx(
-        sum(r.result["total_cost_usd"] for r in runs), abs=0.01)
+        sum(r.result["total_cost_usd"] for r in runs), abs=0.01
+    )
     context = traces("search", "--since", "1h", "-f", "context", cwd=git_repo).stdout
     assert context.count("User: Turn") == 2 and "Bash(" in context

@@ -90,6 +90,7 @@ def test_exporter_killed_mid_upload_still_yields_exactly_one_trace(
         assert fire_hook("Stop", path, repo).returncode == 0
         env = {**os.environ, **settings_env(repo)}
         exporter = subprocess.Popen([sys.executable, "-m", "claudetracing.runtime"], env=env)
+
         def kill_midway(method: str, path_: str) -> None:
             # The spans have been stored (POST /v1/traces); the trace itself is not yet.
             if method == "POST" and path_ == "/api/3.0/mlflow/traces":
