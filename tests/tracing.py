@@ -43,14 +43,12 @@ def hook_env() -> dict[str, str]:
 
 def wait_for_exporter(timeout: float = 90) -> None:
     """Until the spool is empty and no exporter holds the lock."""
-    from filelock import FileLock
-
     from claudetracing import spool
 
     deadline = time.monotonic() + timeout
     while spool.count(spool.PENDING) and time.monotonic() < deadline:
         time.sleep(0.2)
-    lock = FileLock(str(spool.spool_dir() / "exporter.lock"))
+    lock = spool.exporter_lock()
     with lock.acquire(timeout=max(1.0, deadline - time.monotonic())):
         pass
     pending = spool.count(spool.PENDING)

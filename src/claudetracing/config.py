@@ -17,7 +17,6 @@ USER = "CLAUDETRACING_USER"
 LOCAL = "local"
 REDACT_PATTERNS = "CLAUDETRACING_REDACT_PATTERNS"
 CONTENT = "CLAUDETRACING_CONTENT"
-KEYS = (TRACKING_URI, EXPERIMENT, PROFILE, ENRICHMENTS, USER, REDACT_PATTERNS, CONTENT)
 # Knobs of this machine's runtime, not of a repository's tracing: not shown as settings.
 RUNTIME_ONLY = frozenset(
     {

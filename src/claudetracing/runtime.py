@@ -239,10 +239,9 @@ def drain(
     *, force: bool = False, wait_for_lock: float = 0.0, progress: Progress | None = None
 ) -> DrainReport:
     """Export everything due. With `force`, backoff is ignored (that is `traces flush`)."""
-    from filelock import FileLock, Timeout
+    from filelock import Timeout
 
-    paths.ensure_private_dir(spool.spool_dir())
-    lock = FileLock(str(spool.spool_dir() / "exporter.lock"))
+    lock = spool.exporter_lock()
     drainer = _Drainer(force=force, progress=progress)
     while True:
         try:

@@ -26,7 +26,7 @@ def import_(
     since: Annotated[str | None, typer.Option(help="Only sessions active within, e.g. 7d.")] = None,
 ) -> None:
     """Backfill past sessions. Turns already traced are never traced twice."""
-    from filelock import FileLock, Timeout
+    from filelock import Timeout
     from rich.progress import Progress
 
     from claudetracing import importer, runtime, spool
@@ -43,8 +43,7 @@ def import_(
         return
     cfg = config_mod.load(root)
     exporter = Exporter(cfg, pipeline=Pipeline(cfg))
-    paths.ensure_private_dir(spool.spool_dir())
-    lock = FileLock(str(spool.spool_dir() / "exporter.lock"))
+    lock = spool.exporter_lock()
     try:
         lock.acquire(timeout=120)
     except Timeout:
