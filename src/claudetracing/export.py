@@ -11,7 +11,7 @@ from claudetracing import ledger as ledger_mod
 from claudetracing.config import Config
 from claudetracing.identity import current_user
 from claudetracing.mlflow_backend import MlflowBackend
-from claudetracing.trace_builder import TurnTrace, build_trace
+from claudetracing.trace_builder import TurnTrace, build_trace, span_count
 from claudetracing.turns import Turn, read_session
 
 log = logging.getLogger(__name__)
@@ -99,9 +99,7 @@ class Exporter:
         if session_ledger.has(turn.key):
             report.already += 1
             return
-        scrub = self.pipeline.scrub if self.pipeline is not None else None
-        trace = build_trace(turn, self.user, scrub=scrub)
-        expected = len(trace.root.walk())
+        expected = span_count(turn.run)
         existing = self.backend.find_turn(turn.key)
         if existing:
             if self.backend.span_count(existing) == expected:
@@ -113,11 +111,14 @@ class Exporter:
             self.backend.delete([existing])
             report.replaced += 1
         if session_ledger.begin(turn.key):
-            orphans = self.backend.find_orphans(turn.key, trace.root.start_ns, trace.root.end_ns)
+            orphans = self.backend.find_orphans(turn.key, turn.run.start_ns, turn.run.end_ns)
             if orphans:
                 log.warning("removing %d unfinished upload(s) of turn %s", len(orphans), turn.key)
                 self.backend.delete(orphans)
                 report.replaced += len(orphans)
+        # Built only now, when it will be written: redaction counts belong to this trace alone.
+        scrub = self.pipeline.scrub if self.pipeline is not None else None
+        trace = build_trace(turn, self.user, scrub=scrub)
         if self.pipeline is not None:
             trace = self.pipeline.finish(trace, turn)
         trace_id = self.backend.write(trace)

@@ -132,6 +132,14 @@ def token_usage(usage: dict[str, Any]) -> dict[str, int]:
     }
 
 
+def span_count(run: AgentRun) -> int:
+    """How many spans `build_trace` makes for a run, without building (or redacting) them."""
+    count = 1 + len(run.llm_calls)
+    for tool in run.tool_calls:
+        count += 1 + (span_count(tool.subagent) if tool.subagent is not None else 0)
+    return count
+
+
 def run_tokens(run: AgentRun) -> TokenTotals:
     totals = TokenTotals()
     for call in run.walk_llm_calls():

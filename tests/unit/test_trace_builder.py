@@ -127,3 +127,12 @@ def test_clip_keeps_structure_and_drops_image_data() -> None:
     assert clipped["a"][1] == {"b": "short"}
     assert clipped["a"][0].startswith("y" * 10) and "50 chars" in clipped["a"][0]
     assert "image/png omitted: 5000 chars" in json.dumps(clipped["img"])
+
+
+def test_span_count_matches_the_built_tree() -> None:
+    from claudetracing.trace_builder import span_count
+    from tests.sessions import all_recorded
+
+    for name in all_recorded():
+        for turn in read_session(recorded(name).transcript).turns:
+            assert span_count(turn.run) == len(build_trace(turn, "u").root.walk())
