@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,11 +71,9 @@ def repo_slug(root: Path) -> str:
     from claudetracing.git_info import remote_repo_name
 
     name = remote_repo_name(root) or root.name
-    return normalise_name(name.rsplit("/", 1)[-1]) or "repo"
+    from claudetracing.naming import repo_component
 
-
-def normalise_name(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
+    return repo_component(name.rsplit("/", 1)[-1])
 
 
 def default_experiment(root: Path) -> str:

@@ -27,8 +27,6 @@ class ExportReport:
     replaced: int = 0  # incomplete traces found and written again
     empty: int = 0  # turns with no model response (local commands), nothing to trace
     skipped_lines: int = 0
-    repaired_lines: int = 0
-    last_turn: Turn | None = None
 
 
 class Pipeline(Protocol):
@@ -74,7 +72,6 @@ class Exporter:
             start = 0
         session = read_session(path, start_offset=start, final=final)
         report.skipped_lines = len(session.read.skipped) + session.subagent_lines_skipped
-        report.repaired_lines = session.read.repaired
         try:
             for turn in session.turns:
                 if not turn.complete and done_hint and _ends_with(turn, done_hint):
@@ -85,7 +82,6 @@ class Exporter:
                     break
                 self._export_turn(turn, session_ledger, report)
                 session_ledger.offset = turn.end_offset
-                report.last_turn = turn
         finally:
             session_ledger.save()
         return report

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from claudetracing.query import ExperimentRow, TraceRow, UsageRow
+from claudetracing.query import ExperimentRow, TraceRow, UsageRow, row_of
 
 BAR_WIDTH = 40
 
@@ -101,7 +101,7 @@ def context(traces: list[Any], budget: int) -> str:
     used = 0
     ordered = sorted(traces, key=lambda t: t.info.request_time)
     for index, trace in enumerate(ordered):
-        row = _row(trace)
+        row = row_of(trace)
         by_parent: dict[str | None, list[Any]] = {}
         for span in trace.data.spans:
             by_parent.setdefault(span.parent_id, []).append(span)
@@ -129,15 +129,9 @@ def context(traces: list[Any], budget: int) -> str:
     return "\n".join(blocks)
 
 
-def _row(trace: Any) -> TraceRow:
-    from claudetracing.query import row_of
-
-    return row_of(trace)
-
-
 def span_tree(trace: Any) -> Tree:
     """`traces show`: tools, subagents, durations, tokens, cost, errors."""
-    row = _row(trace)
+    row = row_of(trace)
     tree = Tree(
         f"[bold]{row.trace_id}[/] {row.time} {row.status} · {_ms(row.duration_ms)} · "
         f"{row.tokens['total']:,} tokens · {_money(row.cost_usd)}\n"

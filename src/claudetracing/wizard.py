@@ -6,7 +6,7 @@ from pathlib import Path
 
 from claudetracing import databricks, naming
 from claudetracing.errors import TracesError
-from claudetracing.workspace_setup import WorkspaceChoice, choose, find_profile, team_experiment
+from claudetracing.workspace_setup import WorkspaceChoice, choose, team_experiment
 
 ADD = "__add__"
 LOCAL = "__local__"
@@ -93,7 +93,3 @@ def confirm(question: str) -> bool:
     import questionary
 
     return bool(questionary.confirm(question, default=True).unsafe_ask())
-
-
-def resolve_profile(name: str) -> databricks.Profile:
-    return find_profile(name)
