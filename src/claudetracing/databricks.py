@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import json
 import os
 import shutil
 import subprocess
@@ -109,29 +110,50 @@ def overriding_env() -> dict[str, str]:
     return {k: "<set>" for k in OVERRIDING_ENV if os.environ.get(k)}
 
 
-LEGACY_CLI_MAX_BYTES = 1024 * 1024
+CLI_PROBE_TIMEOUT_S = 10
+INSTALL_HINT = "install it: https://docs.databricks.com/dev-tools/cli/install.html"
 
 
-def cli_path() -> str | None:
-    """The CLI the SDK will use: DATABRICKS_CLI_PATH, else `databricks` on PATH unless it is the
-    small legacy Python CLI (the SDK skips executables under 1 MiB; so must we)."""
+def _configured_cli() -> str | None:
+    """Where a user points the SDK at the CLI: DATABRICKS_CLI_PATH, else `databricks` on PATH."""
     configured = os.environ.get("DATABRICKS_CLI_PATH")
     if configured:
-        return configured
-    found = shutil.which("databricks")
-    if found and Path(found).resolve().stat().st_size < LEGACY_CLI_MAX_BYTES:
-        return None
-    return found
+        return shutil.which(configured) or (configured if Path(configured).is_file() else None)
+    return shutil.which("databricks")
+
+
+def _answers_version(cli: str) -> bool:
+    """The Databricks CLI (the one that does OAuth) answers `version --output json` with its
+    version numbers; the legacy pip `databricks-cli`, or anything else named so, does not."""
+    try:
+        done = subprocess.run(
+            [cli, "version", "--output", "json"],
+            capture_output=True,
+            text=True,
+            timeout=CLI_PROBE_TIMEOUT_S,
+            check=False,
+        )
+        body = json.loads(done.stdout) if done.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return False
+    return isinstance(body, dict) and isinstance(body.get("Major"), int)
 
 
 def require_cli() -> str:
-    found = cli_path()
+    """The Databricks CLI that OAuth logins need, asked whether it is one (not judged by its
+    file: the SDK's own rules for that change between releases)."""
+    found = _configured_cli()
     if not found:
         raise TracesError(
-            "the Databricks CLI is not installed (needed for OAuth logins); a `databricks` "
-            "under 1 MiB on PATH is the legacy Python CLI, which cannot do OAuth",
-            "install it: https://docs.databricks.com/dev-tools/cli/install.html, then run "
-            "`databricks auth login`",
+            "the Databricks CLI is not installed (needed for OAuth logins)",
+            f"{INSTALL_HINT}, then run `databricks auth login`",
+        )
+    if not _answers_version(found):
+        raise TracesError(
+            f"{found} is not the Databricks CLI that does OAuth logins (it does not answer "
+            "`databricks version --output json`; the legacy pip package `databricks-cli` does not)",
+            f"{INSTALL_HINT} (and `pip uninstall databricks-cli`), or point "
+            "DATABRICKS_CLI_PATH at it",
         )
     return found
 

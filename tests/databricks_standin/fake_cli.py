@@ -21,8 +21,8 @@ _SETTINGS: dict[str, Any] = {
     "write_settings_section": False,
 }
 
-# The SDK's PATH lookup skips any `databricks` smaller than this (it takes a small file for the
-# legacy Python CLI): databricks/sdk/credentials_provider.py, DatabricksCliTokenSource.
+# databricks-sdk up to 0.161 skips any `databricks` on PATH smaller than this (taking it for the
+# legacy Python CLI); later releases look at its content instead. The fake is padded past it.
 SDK_MIN_CLI_SIZE = 1024 * 1024
 TOKEN_LIFETIME = timedelta(hours=1)
 ISSUES_URL = "https://github.com/databricks/cli/issues/new"
@@ -296,9 +296,9 @@ def install_fake_cli(
 ) -> Path:
     """Write an executable `databricks` into `folder` and return its path.
 
-    The script is this module's source plus its settings. It is padded with a comment block to
-    more than 1 MiB, because the SDK's PATH lookup (used when DATABRICKS_CLI_PATH is unset or a
-    bare name) ignores smaller files; an absolute DATABRICKS_CLI_PATH is never size-checked.
+    The script is this module's source plus its settings, padded with a comment block to more
+    than 1 MiB: some databricks-sdk releases that pyproject.toml admits skip a small `databricks`
+    found on PATH, and the fake must be found by every one of them. No test depends on that rule.
     """
     folder.mkdir(parents=True, exist_ok=True)
     script = folder / "databricks"
@@ -318,7 +318,7 @@ def install_fake_cli(
         "    sys.exit(main(sys.argv[1:]))\n"
     )
     if pad_to_sdk_minimum:
-        line = "# padding: the SDK's PATH lookup skips a databricks CLI under 1 MiB\n"
+        line = "# padding: some SDK releases skip a databricks CLI under 1 MiB found on PATH\n"
         missing = SDK_MIN_CLI_SIZE + 1 - len(text.encode())
         text += line * (missing // len(line) + 1)
     script.write_text(text, encoding="utf-8")

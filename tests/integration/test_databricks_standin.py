@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -194,24 +195,56 @@ def test_newer_cli_login_records_a_default_profile(
     assert WorkspaceClient(profile="first").current_user.me().user_name == ws.user
 
 
-def test_sdk_finds_the_cli_on_path_only_when_it_is_over_1_mib(
-    databricks_workspace: StandinWorkspace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_a_profile_works_with_the_cli_found_on_path(
+    databricks_workspace: StandinWorkspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from databricks.sdk import WorkspaceClient
+    """What a user has after installing the CLI: no DATABRICKS_CLI_PATH, `databricks` on PATH."""
+    from claudetracing import databricks
 
     ws = databricks_workspace
     monkeypatch.delenv("DATABRICKS_CLI_PATH")
-    assert WorkspaceClient(profile=ws.profile).current_user.me().user_name == ws.user
+    assert databricks.require_cli() == str(ws.cli_path)
+    profile = next(p for p in databricks.read_profiles() if p.name == ws.profile)
+    assert databricks.current_user(profile) == ws.user
 
-    small = fake_cli.install_fake_cli(tmp_path / "small", token=ws.token, pad_to_sdk_minimum=False)
-    assert small.stat().st_size < fake_cli.SDK_MIN_CLI_SIZE
-    monkeypatch.setenv("PATH", f"{small.parent}{os.pathsep}/usr/bin{os.pathsep}/bin")
-    message = _error_text(lambda: WorkspaceClient(profile=ws.profile))
-    print(message)
-    assert message.startswith("default auth: cannot configure default credentials")
-    # An absolute DATABRICKS_CLI_PATH is not size-checked.
-    monkeypatch.setenv("DATABRICKS_CLI_PATH", str(small))
-    assert WorkspaceClient(profile=ws.profile).current_user.me().user_name == ws.user
+
+def _legacy_cli(folder: Path) -> Path:
+    """A stand-in for the legacy pip `databricks-cli`: no `version` command, no OAuth."""
+    folder.mkdir()
+    script = folder / "databricks"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "# from databricks_cli.cli import cli  (what the legacy package's entry point imports)\n"
+        "import sys\n"
+        'sys.stderr.write("Usage: databricks [OPTIONS] COMMAND [ARGS]...\\n'
+        "Error: No such command 'version'.\\n\")\n"
+        "sys.exit(2)\n",
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    return script
+
+
+def test_a_legacy_or_missing_cli_is_named_with_the_fix(
+    databricks_workspace: StandinWorkspace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from claudetracing import databricks
+    from claudetracing.errors import TracesError
+
+    monkeypatch.delenv("DATABRICKS_CLI_PATH")
+    legacy = _legacy_cli(tmp_path / "legacy")
+    monkeypatch.setenv("PATH", f"{legacy.parent}{os.pathsep}/usr/bin{os.pathsep}/bin")
+    with pytest.raises(TracesError) as caught:
+        databricks.require_cli()
+    assert str(legacy) in caught.value.message and "databricks-cli" in caught.value.message
+    assert "install" in (caught.value.hint or "")
+
+    monkeypatch.setenv("PATH", f"/usr/bin{os.pathsep}/bin")
+    with pytest.raises(TracesError, match="the Databricks CLI is not installed"):
+        databricks.require_cli()
+    # An explicit DATABRICKS_CLI_PATH wins over PATH, as it does for the SDK.
+    monkeypatch.setenv("DATABRICKS_CLI_PATH", str(databricks_workspace.cli_path))
+    assert databricks.require_cli() == str(databricks_workspace.cli_path)
 
 
 def test_unreachable_host_fails_fast_only_with_small_retry_timeouts(
