@@ -26,6 +26,7 @@ class ExportReport:
     pending_started_ns: int | None = None  # when the first unfinished turn began
     replaced: int = 0  # incomplete traces found and written again
     empty: int = 0  # turns with no model response (local commands), nothing to trace
+    copied: int = 0  # turns made only of responses traced before (a resumed session's copy)
     skipped_lines: int = 0
 
 
@@ -44,10 +45,12 @@ class Exporter:
     config: Config
     pipeline: Pipeline | None = None
     backend: MlflowBackend = field(init=False)
+    responses: ledger_mod.ResponseIndex = field(init=False)
     user: str = field(init=False)
 
     def __post_init__(self) -> None:
         self.backend = MlflowBackend(self.config.tracking_uri, self.config.experiment)
+        self.responses = ledger_mod.ResponseIndex(self.config.tracking_uri, self.config.experiment)
         self.user = current_user(self.config.root, self.config.get("CLAUDETRACING_USER"))
 
     def export_transcript(
@@ -56,9 +59,10 @@ class Exporter:
         """Export every finished turn not exported yet.
 
         `final`: the session is over, so an unfinished last turn is exported as it stands
-        (marked ERROR) instead of waiting. `done_hint`: the last answer Claude Code reported at
-        Stop; a turn that ends with exactly that answer is finished even if its stop reason
-        has not reached the transcript yet.
+        instead of waiting. `done_hint`: the last answer Claude Code reported at Stop; the last
+        turn is finished once it ends with exactly that answer (Claude Code 2.x writes no stop
+        reason, so the transcript alone cannot tell a finished answer from one being written).
+        Whether a turn was answered is its shape's business (`Turn.outcome`), not this one's.
         """
         report = ExportReport(transcript=path)
         session_ledger = ledger_mod.open_session(
@@ -74,9 +78,10 @@ class Exporter:
         report.skipped_lines = len(session.read.skipped) + session.subagent_lines_skipped
         try:
             for turn in session.turns:
-                if not turn.complete and done_hint and _ends_with(turn, done_hint):
-                    turn.complete = True
-                if not turn.complete and not final:
+                ready = (
+                    turn.ended or final or (done_hint is not None and _ends_with(turn, done_hint))
+                )
+                if not ready:
                     report.pending += 1
                     report.pending_started_ns = turn.run.start_ns
                     break
@@ -89,17 +94,26 @@ class Exporter:
     def _export_turn(
         self, turn: Turn, session_ledger: ledger_mod.SessionLedger, report: ExportReport
     ) -> None:
-        if not turn.run.llm_calls:
-            report.empty += 1
-            return
         if session_ledger.has(turn.key):
             report.already += 1
+            return
+        responses, copied_from = self._mark_copies(turn)
+        calls = turn.run.walk_llm_calls()
+        api_errors = [n for n in turn.run.notices if n.api_error]
+        if not calls and not api_errors:
+            report.empty += 1
+            return
+        if calls and all(call.copied for call in calls):
+            # Nothing in it happened now: a resumed session's copy of turns traced before.
+            session_ledger.record(turn.key, next(iter(copied_from.values())))
+            report.copied += 1
             return
         expected = span_count(turn.run)
         existing = self.backend.find_turn(turn.key)
         if existing:
             if self.backend.span_count(existing) == expected:
                 session_ledger.record(turn.key, existing)
+                self.responses.add(responses, turn.key, existing)
                 report.already += 1
                 return
             # A trace cut short (exporter killed mid-upload): replace it, keep one per turn.
@@ -119,10 +133,25 @@ class Exporter:
             trace = self.pipeline.finish(trace, turn)
         trace_id = self.backend.write(trace)
         self.backend.confirm(trace_id, expected_spans=expected)
+        self.responses.add(responses - copied_from.keys(), turn.key, trace_id)
         session_ledger.record(turn.key, trace_id)
         session_ledger.save()
         report.exported.append(trace_id)
         log.info("exported turn %s as %s", turn.key, trace_id)
+
+    def _mark_copies(self, turn: Turn) -> tuple[set[str], dict[str, str]]:
+        """Mark the turn's responses that another turn traced before. Returns all its responses
+        and those copies (response -> trace id). A side run (compaction, warm-up) made only of
+        copies was traced with an earlier turn: it is dropped here."""
+        calls = turn.run.walk_llm_calls()
+        responses = {c.response_key for c in calls if c.response_key}
+        copied_from = self.responses.traced_elsewhere(responses, turn.key)
+        for call in calls:
+            call.copied = call.response_key in copied_from
+        turn.run.side_runs = [
+            r for r in turn.run.side_runs if not all(x.copied for x in r.walk_llm_calls())
+        ]
+        return responses, copied_from
 
 
 def _ends_with(turn: Turn, answer: str) -> bool:

@@ -11,11 +11,13 @@ from pathlib import Path
 from claudetracing import paths
 from claudetracing.errors import TracesError
 from claudetracing.export import Exporter, ExportReport
+from claudetracing.transcript import parse_timestamp_ns
 
 QUIET_AFTER_S = 600  # a transcript untouched this long belongs to a session that is over
 
 
-def _first_cwd(path: Path) -> str | None:
+def _first_value(path: Path, key: str) -> str | None:
+    """The first string `key` among a transcript's first lines."""
     try:
         with path.open("rb") as handle:
             for _, raw in zip(range(50), handle, strict=False):
@@ -23,11 +25,27 @@ def _first_cwd(path: Path) -> str | None:
                     record = json.loads(raw)
                 except ValueError:
                     continue
-                if isinstance(record, dict) and isinstance(record.get("cwd"), str):
-                    return str(record["cwd"])
+                if isinstance(record, dict) and isinstance(record.get(key), str):
+                    return str(record[key])
     except OSError:
         return None
     return None
+
+
+def _oldest_first(transcripts: list[Path]) -> list[Path]:
+    """Sessions in the order they happened, so a resumed session's copy of earlier turns is
+    recognised as a copy of its original, never the other way round. A copy starts with its
+    original's timestamps; the original was written to last, before the copy was made."""
+
+    def when(path: Path) -> tuple[float, float]:
+        first = parse_timestamp_ns(_first_value(path, "timestamp"))
+        try:
+            modified = path.stat().st_mtime
+        except OSError:
+            modified = 0.0
+        return (first / 1e9 if first is not None else modified, modified)
+
+    return sorted(transcripts, key=when)
 
 
 def _inside(cwd: str, root: Path) -> bool:
@@ -55,11 +73,11 @@ def discover(root: Path, *, since_s: float | None = None) -> list[Path]:
             if cutoff is not None and path.stat().st_mtime < cutoff:
                 continue
             if folder.name != key:
-                cwd = _first_cwd(path)
+                cwd = _first_value(path, "cwd")
                 if cwd is None or not _inside(cwd, root):
                     continue  # a sibling folder whose name merely starts the same
             found.append(path)
-    return found
+    return _oldest_first(found)
 
 
 def expand(paths_given: Iterable[Path]) -> list[Path]:
@@ -78,7 +96,7 @@ def expand(paths_given: Iterable[Path]) -> list[Path]:
             raise TracesError(
                 f"no such file or folder: {given}", "give transcript files or folders"
             )
-    return found
+    return _oldest_first(found)
 
 
 @dataclass
@@ -86,6 +104,7 @@ class ImportSummary:
     sessions: int = 0
     exported: int = 0
     already: int = 0
+    copied: int = 0  # turns a resumed session copied from one traced before
     pending: int = 0
     skipped_lines: int = 0
     errors: dict[str, str] = field(default_factory=dict)
@@ -111,6 +130,7 @@ def run_import(
             continue
         summary.exported += len(report.exported)
         summary.already += report.already
+        summary.copied += report.copied
         summary.pending += report.pending
         summary.skipped_lines += report.skipped_lines
         if on_done:

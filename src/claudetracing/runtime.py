@@ -209,7 +209,7 @@ class _Drainer:
 
     def _count(self, report: ExportReport) -> None:
         self.report.exported += len(report.exported)
-        self.report.already += report.already
+        self.report.already += report.already + report.copied
         # Re-reads of a lagging file see the same broken lines again: count them once.
         self.report.skipped_lines = max(self.report.skipped_lines, report.skipped_lines)
 

@@ -8,7 +8,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from claudetracing import pricing
-from claudetracing.turns import SUBAGENT_TOOLS, AgentRun, LlmCall, ToolCall, Turn, text_of
+from claudetracing.turns import (
+    ANSWERED,
+    API_ERROR,
+    COMPACTION,
+    INTERRUPTED,
+    SUBAGENT_TOOLS,
+    AgentRun,
+    LlmCall,
+    Notice,
+    ToolCall,
+    Turn,
+    text_of,
+)
 
 DEFAULT_MAX_CHARS = 100_000
 TURN_KEY_TAG = "claudetracing.turn_key"
@@ -134,17 +146,25 @@ def token_usage(usage: dict[str, Any]) -> dict[str, int]:
 
 def span_count(run: AgentRun) -> int:
     """How many spans `build_trace` makes for a run, without building (or redacting) them."""
-    count = 1 + len(run.llm_calls)
+    count = 1 + len(run.llm_calls) + len(run.notices)
     for tool in run.tool_calls:
         count += 1 + (span_count(tool.subagent) if tool.subagent is not None else 0)
-    return count
+    return count + sum(span_count(r) for r in run.side_runs)
 
 
 def run_tokens(run: AgentRun) -> TokenTotals:
+    """Tokens of the run's API responses, each once: copies of responses traced before add none."""
     totals = TokenTotals()
     for call in run.walk_llm_calls():
-        totals.add_usage(call.usage)
+        if not call.copied:
+            totals.add_usage(call.usage)
     return totals
+
+
+STATUS_MESSAGES = {
+    INTERRUPTED: "interrupted by the user before a final answer",
+    API_ERROR: "the API request failed; Claude Code gave up",
+}
 
 
 def _llm_span(call: LlmCall, after: list[str], shape: Shaper) -> SpanNode:
@@ -157,16 +177,21 @@ def _llm_span(call: LlmCall, after: list[str], shape: Shaper) -> SpanNode:
         else:
             blocks.append({"type": block.get("type", "unknown")})
     attributes: dict[str, Any] = {
-        "mlflow.chat.tokenUsage": token_usage(call.usage),
         "anthropic.stop_reason": call.stop_reason,
         "anthropic.message_id": call.key,
     }
     if call.model:
         attributes["mlflow.llm.model"] = call.model
         attributes["mlflow.llm.provider"] = "anthropic"
-    cost = pricing.price(call.model, call.usage)
-    # An explicit null tells MLflow not to look a price up itself (it would guess or download).
-    attributes[COST_ATTRIBUTE] = cost.as_mlflow() if cost else None
+    if call.copied:
+        # A resumed session's copy of a response traced before: shown, but never counted twice.
+        attributes["claude_code.copied_response"] = True
+        attributes[COST_ATTRIBUTE] = None
+    else:
+        attributes["mlflow.chat.tokenUsage"] = token_usage(call.usage)
+        cost = pricing.price(call.model, call.usage)
+        # An explicit null tells MLflow not to look a price up itself (it would guess).
+        attributes[COST_ATTRIBUTE] = cost.as_mlflow() if cost else None
     if call.request_id:
         attributes["anthropic.request_id"] = call.request_id
     for extra in ("service_tier", "speed"):
@@ -235,11 +260,34 @@ def _children(run: AgentRun, shape: Shaper, depth: int) -> list[SpanNode]:
         if isinstance(step, LlmCall):
             nodes.append(_llm_span(step, after, shape))
             after = []
+        elif isinstance(step, Notice):
+            nodes.append(_notice_span(step, shape))
         else:
             later = [s.start_ns for s in steps[index + 1 :] if isinstance(s, LlmCall)]
             nodes.append(_tool_span(step, later[0] if later else run.end_ns, shape, depth))
             after.append(f"tool_result:{step.id}")
+    for side in run.side_runs:
+        node = _agent_span(side, shape, depth + 1)
+        node.attributes["subagent.launched_by"] = "claude_code"  # no tool call of the model
+        at = next((i for i, n in enumerate(nodes) if n.start_ns > node.start_ns), len(nodes))
+        nodes.insert(at, node)
     return nodes
+
+
+def _notice_span(notice: Notice, shape: Shaper) -> SpanNode:
+    """Claude Code's own message: what it is, never an API call (no usage, no price)."""
+    node = SpanNode(
+        name="claude_code_message",
+        span_type="UNKNOWN",
+        start_ns=notice.at_ns,
+        end_ns=notice.at_ns,
+        outputs=shape.content({"text": notice.text}),
+        attributes={"claude_code.synthetic": True, "claude_code.api_error": notice.api_error},
+    )
+    if notice.api_error:
+        node.status = "ERROR"
+        node.status_message = shape.text(notice.text)[:500] or "API error"
+    return node
 
 
 def _agent_span(run: AgentRun, shape: Shaper, depth: int) -> SpanNode:
@@ -252,8 +300,12 @@ def _agent_span(run: AgentRun, shape: Shaper, depth: int) -> SpanNode:
         attributes["subagent.type"] = run.agent_type
     if run.description:
         attributes["subagent.description"] = shape.text(run.description)
+    if run.agent_type == COMPACTION:
+        name = COMPACTION
+    else:
+        name = f"subagent:{run.agent_type or 'agent'}" if depth else "claude_code_turn"
     return SpanNode(
-        name=f"subagent:{run.agent_type or 'agent'}" if depth else "claude_code_turn",
+        name=name,
         span_type="AGENT",
         start_ns=run.start_ns,
         end_ns=end,
@@ -269,7 +321,8 @@ def build_trace(
 ) -> TurnTrace:
     """The whole trace of one turn. Timestamps are the transcript's, never the export's clock.
     `scrub` (redaction) sees every piece of content before it is cut to `limit`."""
-    root = _agent_span(turn.run, Shaper(limit or max_chars(), scrub), depth=0)
+    shape = Shaper(limit or max_chars(), scrub)
+    root = _agent_span(turn.run, shape, depth=0)
     root.attributes.update(
         {
             "claude_code.session_id": turn.session_id,
@@ -278,9 +331,17 @@ def build_trace(
             "claude_code.permission_mode": turn.permission_mode,
         }
     )
-    if not turn.complete:
+    root.attributes["claude_code.outcome"] = turn.outcome
+    for name, value in turn.prompt_context.items():
+        root.attributes[f"claude_code.prompt.{name}"] = shape.text(value)
+    if turn.outcome != ANSWERED:
         root.status = "ERROR"
-        root.status_message = "the turn ended without a final answer (interrupted or failed)"
+        notices = [n.text for n in turn.run.notices if n.api_error]
+        root.status_message = STATUS_MESSAGES.get(
+            turn.outcome, "the turn ended without a final answer (on a tool call, or no response)"
+        )
+        if notices:
+            root.status_message += f": {shape.text(notices[-1])[:300]}"
     metadata = {
         "mlflow.trace.session": turn.session_id,
         "mlflow.trace.user": user,

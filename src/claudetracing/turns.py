@@ -8,16 +8,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from claudetracing import prompt_markup
 from claudetracing.transcript import ReadResult, Record, read_transcript
 
 SUBAGENT_TOOLS = frozenset({"Agent", "Task"})
+# Only used to learn early that a turn is over; whether it was answered comes from its shape,
+# because Claude Code 2.x leaves `stop_reason` null on most lines it writes.
 FINAL_STOP_REASONS = frozenset({"end_turn", "stop_sequence", "max_tokens", "refusal"})
+SYNTHETIC_MODEL = "<synthetic>"  # Claude Code's own text: no API call, no usage, no price
+INTERRUPT_PREFIX = "[Request interrupted by user"
 _NOT_PROMPT_PREFIXES = (
     "<local-command-stdout>",
     "<local-command-stderr>",
     "<local-command-caveat>",
-    "[Request interrupted by user",
+    INTERRUPT_PREFIX,
 )
+# How a turn ended, judged from the transcript's shape.
+ANSWERED = "answered"  # the last response has no pending tool call
+INTERRUPTED = "interrupted"  # the person pressed Esc: an interrupt marker follows
+API_ERROR = "api_error"  # Claude Code gave up on the API and wrote an error notice
+UNANSWERED = "unanswered"  # ended on a tool call or before any response
+COMPACTION = "compaction"  # the agent type of a context compaction's run
 _AGENT_ID_IN_TEXT = re.compile(r"agentId:\s*([A-Za-z0-9_-]+)")
 MAX_SUBAGENT_DEPTH = 16
 
@@ -34,6 +45,19 @@ class LlmCall:
     usage: dict[str, Any] = field(default_factory=dict)
     stop_reason: str | None = None
     request_id: str | None = None
+    message_id: str | None = None
+    copied: bool = False  # the same response was traced before, from another file or turn
+
+    @property
+    def response_key(self) -> str | None:
+        """Identity of the API response across files (what resumed sessions copy), if known."""
+        if not self.message_id:
+            return None
+        return f"{self.message_id}|{self.request_id or ''}"
+
+    @property
+    def asks_for_tools(self) -> bool:
+        return any(b.get("type") == "tool_use" for b in self.blocks)
 
     @property
     def text(self) -> str:
@@ -57,7 +81,17 @@ class ToolCall:
         return self.end_ns is not None
 
 
-Step = LlmCall | ToolCall
+@dataclass
+class Notice:
+    """A message Claude Code wrote itself (model `<synthetic>`): an API error notice, "No response
+    requested.", an interruption placeholder. Not an API call."""
+
+    text: str
+    at_ns: int
+    api_error: bool = False
+
+
+Step = LlmCall | ToolCall | Notice
 
 
 @dataclass
@@ -71,6 +105,10 @@ class AgentRun:
     agent_id: str | None = None
     agent_type: str | None = None
     description: str | None = None
+    interrupted: bool = False  # an interrupt marker was written in this thread
+    # API calls Claude Code made in the turn that no tool call launched: context compactions,
+    # warm-up calls, subagent files nothing links to. Counted like any other call.
+    side_runs: list[AgentRun] = field(default_factory=list)
 
     @property
     def llm_calls(self) -> list[LlmCall]:
@@ -81,6 +119,25 @@ class AgentRun:
         return [s for s in self.steps if isinstance(s, ToolCall)]
 
     @property
+    def notices(self) -> list[Notice]:
+        return [s for s in self.steps if isinstance(s, Notice)]
+
+    @property
+    def outcome(self) -> str:
+        """How the thread ended, from its shape (never from `stop_reason`)."""
+        if self.interrupted:
+            return INTERRUPTED
+        last_call = next((s for s in reversed(self.steps) if isinstance(s, LlmCall)), None)
+        last_index = self.steps.index(last_call) if last_call is not None else -1
+        if any(n.api_error for n in self.steps[last_index + 1 :] if isinstance(n, Notice)):
+            return API_ERROR
+        if last_call is None:
+            # A `/compact` turn makes no call of its own: its compaction is its work.
+            compacted = any(r.agent_type == COMPACTION for r in self.side_runs)
+            return ANSWERED if compacted else UNANSWERED
+        return UNANSWERED if last_call.asks_for_tools else ANSWERED
+
+    @property
     def final_text(self) -> str:
         for call in reversed(self.llm_calls):
             if call.text:
@@ -88,11 +145,13 @@ class AgentRun:
         return ""
 
     def walk_llm_calls(self) -> list[LlmCall]:
-        """This run's API responses and, recursively, those of its subagents."""
+        """This run's API responses and, recursively, those of its subagents and side runs."""
         calls = list(self.llm_calls)
         for tool in self.tool_calls:
             if tool.subagent is not None:
                 calls.extend(tool.subagent.walk_llm_calls())
+        for side in self.side_runs:
+            calls.extend(side.walk_llm_calls())
         return calls
 
     def walk_tool_calls(self) -> list[ToolCall]:
@@ -109,13 +168,22 @@ class Turn:
     session_id: str
     prompt_uuid: str
     run: AgentRun
-    complete: bool
+    ended: bool  # nothing more will be written to it: a later prompt or an end marker follows
     start_offset: int  # byte offset of the prompt line
     end_offset: int  # first byte after the turn's last line
     cwd: str | None = None
     git_branch: str | None = None
     claude_version: str | None = None
     permission_mode: str | None = None
+    prompt_context: dict[str, str] = field(default_factory=dict)  # IDE context, slash command
+
+    @property
+    def outcome(self) -> str:
+        return self.run.outcome
+
+    @property
+    def answered(self) -> bool:
+        return self.run.outcome == ANSWERED
 
     @property
     def key(self) -> str:
@@ -196,6 +264,13 @@ class _ThreadBuilder:
 
     def _add_assistant(self, record: Record, ts: int) -> None:
         message = record.message
+        if message.get("model") == SYNTHETIC_MODEL:
+            text = text_of(message.get("content"))
+            api_error = bool(record.data.get("isApiErrorMessage") or record.data.get("error"))
+            self.run.steps.append(
+                Notice(text=text, at_ns=ts, api_error=api_error or text.startswith("API Error"))
+            )
+            return
         request_id = record.data.get("requestId")
         key = message.get("id") or request_id or record.uuid or f"line{record.offset}"
         call = self.calls.get(key)
@@ -206,6 +281,7 @@ class _ThreadBuilder:
                 start_ns=self.last_ns,
                 end_ns=ts,
                 request_id=request_id if isinstance(request_id, str) else None,
+                message_id=message["id"] if isinstance(message.get("id"), str) else None,
             )
             self.calls[key] = call
             self.run.steps.append(call)
@@ -229,7 +305,13 @@ class _ThreadBuilder:
 
     def _add_user(self, record: Record, ts: int) -> None:
         meta = record.data.get("toolUseResult")
-        results = [b for b in record.content if b.get("type") == "tool_result"]
+        blocks = record.content
+        if any(
+            b.get("type") == "text" and str(b.get("text", "")).lstrip().startswith(INTERRUPT_PREFIX)
+            for b in blocks
+        ):
+            self.run.interrupted = True
+        results = [b for b in blocks if b.get("type") == "tool_result"]
         for block in results:
             tool = self.tools.get(str(block.get("tool_use_id")))
             if tool is None:
@@ -344,6 +426,41 @@ class _SessionContext:
             fallback_start=tool.start_ns,
         )
 
+    def side_runs(self, not_before_ns: int = 0) -> list[AgentRun]:
+        """Agent files of this session that no tool call led to, read once each: compactions
+        (`agent-acompact-*`), warm-up calls of 2.0.x, anything else Claude Code ran by itself.
+        Files last written before `not_before_ns` belong to turns read before: not read again,
+        so an export's work stays proportional to its turns, not to the session."""
+        folder = self._subagent_dir()
+        nested = sorted(folder.glob("agent-*.jsonl")) if folder.is_dir() else []
+        flat = sorted(self.transcript.parent.glob("agent-*.jsonl"))
+        runs = []
+        for path in [*nested, *flat]:
+            if path in self.read_files or _modified_ns(path) < not_before_ns:
+                continue
+            result = read_transcript(path, final=True)
+            if path in flat and not any(
+                r.data.get("sessionId") == self.session_id for r in result.records[:5]
+            ):
+                continue  # a flat agent file of another session in the same folder
+            self.read_files.add(path)
+            self.skipped_lines += len(result.skipped)
+            agent_id = path.name[len("agent-") : -len(".jsonl")]
+            run = build_run(
+                result.records, self, 1, agent_id=agent_id, agent_type=self._side_kind(agent_id)
+            )
+            if run.agent_type == COMPACTION:
+                run.description = "context compaction (summarises the conversation so far)"
+            if run.llm_calls:
+                runs.append(run)
+        return runs
+
+    def _side_kind(self, agent_id: str) -> str:
+        if agent_id.startswith("acompact"):
+            return COMPACTION
+        kind = self._meta_for(agent_id).get("agentType")
+        return kind if isinstance(kind, str) and kind else "unlinked"
+
     def _meta_for(self, agent_id: str) -> dict[str, Any]:
         path = self._subagent_dir() / f"agent-{agent_id}.meta.json"
         try:
@@ -396,13 +513,38 @@ def build_run(
     return builder.finish()
 
 
-def _is_complete(run: AgentRun) -> bool:
+def _ended(run: AgentRun, has_next: bool) -> bool:
+    """Nothing more will be written to this turn: a later prompt, an interruption or an API
+    failure closed it, or its last response carries a final stop reason (older versions, and
+    lines written after `message_delta`)."""
+    if has_next or run.outcome in (INTERRUPTED, API_ERROR):
+        return True
     calls = run.llm_calls
-    if not calls:
-        return False
-    if any(not tool.finished for tool in run.tool_calls):
-        return False
-    return calls[-1].stop_reason in FINAL_STOP_REASONS
+    finished = all(tool.finished for tool in run.tool_calls)
+    return bool(calls) and finished and calls[-1].stop_reason in FINAL_STOP_REASONS
+
+
+def _modified_ns(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+SIDE_RUN_SLACK_NS = 60 * 1_000_000_000  # clocks of file systems and transcripts differ a little
+
+
+def _attach_side_runs(turns: list[Turn], side_runs: list[AgentRun]) -> None:
+    """Each side run goes to the first turn still running when it started (a manual `/compact`
+    is written after its call, so its own turn ends later; a warm-up precedes the first prompt),
+    else to the last turn read."""
+    for side in side_runs:
+        owner = next((t for t in turns if t.run.end_ns >= side.start_ns), None)
+        if owner is None and turns:
+            owner = turns[-1]
+        if owner is not None:
+            owner.run.side_runs.append(side)
+            owner.run.end_ns = max(owner.run.end_ns, side.end_ns)
 
 
 def read_session(path: Path, *, start_offset: int = 0, final: bool = False) -> SessionRead:
@@ -423,25 +565,29 @@ def read_session(path: Path, *, start_offset: int = 0, final: bool = False) -> S
         stop = prompts[n + 1] if n + 1 < len(prompts) else len(main)
         prompt = main[index]
         start = prompt.timestamp_ns or 0
-        run = AgentRun(prompt=text_of(prompt.message.get("content")), start_ns=start, end_ns=start)
+        text, prompt_context = prompt_markup.clean(text_of(prompt.message.get("content")))
+        run = AgentRun(prompt=text, start_ns=start, end_ns=start)
         builder = _ThreadBuilder(run, context, depth=0)
         for record in main[index + 1 : stop]:
             builder.add(record)
         builder.finish()
         end_offset = main[stop].offset if stop < len(main) else read.end_offset
-        has_next = n + 1 < len(prompts)
         turns.append(
             Turn(
                 session_id=session_id,
                 prompt_uuid=prompt.uuid or f"offset{prompt.offset}",
                 run=run,
-                complete=has_next or _is_complete(run),
+                ended=_ended(run, has_next=n + 1 < len(prompts)),
                 start_offset=prompt.offset,
                 end_offset=end_offset,
                 cwd=prompt.data.get("cwd"),
                 git_branch=prompt.data.get("gitBranch"),
                 claude_version=prompt.data.get("version"),
                 permission_mode=prompt.data.get("permissionMode"),
+                prompt_context=prompt_context,
             )
         )
+    # A read that starts mid-session skips agent files older than its first turn.
+    not_before = turns[0].run.start_ns - SIDE_RUN_SLACK_NS if start_offset and turns else 0
+    _attach_side_runs(turns, context.side_runs(not_before))
     return SessionRead(turns=turns, read=read, subagent_lines_skipped=context.skipped_lines)

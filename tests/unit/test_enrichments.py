@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from claudetracing import enrichment_registry as reg
+from claudetracing import pricing
 from claudetracing.enrichment_api import Enrichment, TurnContext
 from claudetracing.enrichments import cost, files, tokens
 from claudetracing.enrichments.files import _bash_targets
@@ -79,8 +80,27 @@ def test_an_unknown_model_gives_no_cost_rather_than_a_wrong_one(caplog) -> None:
     context = _context("tool_call")
     for call in context.turn.run.llm_calls:
         call.model = "claude-imaginary-99"
-    assert cost.enrichment.enrich(context) == {}
+    calls = len(context.turn.run.llm_calls)
+    assert cost.enrichment.enrich(context) == {
+        "unpriced_calls": calls,
+        "unpriced_models": '["claude-imaginary-99"]',
+    }
     assert "no price for model 'claude-imaginary-99'" in caplog.text
+
+
+def test_one_unpriced_call_keeps_the_price_of_the_rest() -> None:
+    context = _context("subagent")
+    calls = context.turn.run.walk_llm_calls()
+    assert len(calls) >= 3
+    whole = float(str(cost.enrichment.enrich(context)["usd"]))
+    odd = calls[-1]
+    odd_price = pricing.price(odd.model, odd.usage)
+    assert odd_price is not None and odd_price.total_usd > 0
+    odd.model = "claude-imaginary-99"
+    tags = cost.enrichment.enrich(context)
+    assert float(str(tags["usd"])) == pytest.approx(whole - odd_price.total_usd, abs=1e-6)
+    assert tags["unpriced_calls"] == 1
+    assert tags["unpriced_models"] == '["claude-imaginary-99"]'
 
 
 def _fake(name: str, result: object) -> Enrichment:

@@ -146,7 +146,7 @@ def test_usage_counted_once_per_response_taking_the_most_complete_line(tmp_path:
     assert call.usage["output_tokens"] == 57
     assert run_tokens(turn.run).input == 10
     assert [b["type"] for b in call.blocks] == ["thinking", "text"]
-    assert turn.complete
+    assert turn.ended and turn.answered
 
 
 def test_lines_without_message_id_or_usage_still_count(tmp_path: Path) -> None:
@@ -358,11 +358,11 @@ def test_a_turn_waiting_for_a_tool_result_is_not_complete(tmp_path: Path) -> Non
         stop="tool_use",
     )
     (turn,) = read_session(t.save()).turns
-    assert not turn.complete
+    assert not turn.ended and turn.outcome == "unanswered"
     t.result("tu1", "out")
     t.assistant({"type": "text", "text": "done"}, mid="m2", usage=_u(1, 1), stop="end_turn")
     (turn,) = read_session(t.save()).turns
-    assert turn.complete
+    assert turn.ended and turn.answered
 
 
 def test_plan_mode_tools_and_permission_records_are_tolerated(tmp_path: Path) -> None:

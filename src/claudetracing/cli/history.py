@@ -59,7 +59,9 @@ def import_(
         lock.release()
     typer.echo(
         f"{summary.sessions} session(s): {summary.exported} turn(s) exported, "
-        f"{summary.already} already traced, {summary.pending} still in progress "
+        f"{summary.already} already traced, "
+        + (f"{summary.copied} copied by a resumed session, " if summary.copied else "")
+        + f"{summary.pending} still in progress "
         f"→ {cfg.tracking_uri} experiment {cfg.experiment!r}",
         err=True,
     )
