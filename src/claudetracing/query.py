@@ -249,9 +249,9 @@ def usage(backend: MlflowBackend, filters: Filters, by: str) -> list[UsageRow]:
         row.output += row_data.tokens["output"]
         row.cache_read += row_data.tokens["cache_read"]
         row.cache_creation += row_data.tokens["cache_creation"]
-        if row_data.cost_usd is None:
-            row.unpriced += 1
-        else:
+        if row_data.cost_usd is None or row_data.tags.get("cost.unpriced_calls"):
+            row.unpriced += 1  # the turn's cost is missing, or covers only part of it
+        if row_data.cost_usd is not None:
             row.cost_usd += row_data.cost_usd
     ordered = sorted(rows.values(), key=lambda r: r.key if by == "day" else -r.cost_usd)
     return ordered
@@ -260,9 +260,9 @@ def usage(backend: MlflowBackend, filters: Filters, by: str) -> list[UsageRow]:
 def _add_models(rows: dict[str, UsageRow], trace: Any) -> None:
     models_in_trace = set()
     for span in trace.data.spans:
-        if span.span_type != "LLM":
-            continue
         attrs = span.attributes
+        if span.span_type != "LLM" or attrs.get("claude_code.copied_response"):
+            continue  # a resumed session's copy: counted in the trace that first had it
         model = str(attrs.get("mlflow.llm.model") or span.name)
         usage_ = attrs.get("mlflow.chat.tokenUsage") or {}
         row = rows[model]

@@ -153,6 +153,8 @@ def span_tree(trace: Any) -> Tree:
         cost = span.attributes.get("mlflow.llm.cost")
         if isinstance(cost, dict):
             label += f" · {_money(cost.get('total_cost'))}"
+        if span.attributes.get("claude_code.copied_response"):
+            label += " · copy of a response traced before (not counted again)"
         if span.span_type == "TOOL":
             label = f"{_tool_line(span)} [dim]TOOL {_ms(duration)}[/]"
         if span.status.status_code == "ERROR":
