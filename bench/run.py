@@ -14,7 +14,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # `python bench/run.py`: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import export, growth, hook, machine, query, startup
+from bench import corpus, export, growth, hook, machine, query, startup
 from bench.table import Row, render
 from bench.workspace import Scale, Workspace
 
@@ -26,6 +26,7 @@ SUITES: dict[str, Suite] = {
     "export": export.run,
     "growth": growth.run,
     "query": query.run,
+    "corpus": corpus.run,
 }
 
 HOW_TO_READ = """\

@@ -101,3 +101,17 @@ def test_cells_and_table_render() -> None:
     (row,) = parse_table(table)
     assert row["measurement"] == "x | y"
     assert_figure(row["claudetracing"])
+
+
+def test_corpus_rows_compare_both_sides(tmp_path: Path) -> None:
+    rows, _ = run_bench(tmp_path, "--only", "corpus")
+    by_id = {r["id"]: r for r in rows}
+    assert list(by_id) == ["corpus.import", "corpus.rate", "corpus.rss"]
+    for key in ("corpus.import", "corpus.rss"):
+        assert_figure(by_id[key]["claudetracing"])
+        assert_figure(by_id[key]["MLflow"])
+    assert re.match(r"^\d+(\.\d+)? turns/s, \d+\.\d+ MB/s$", by_id["corpus.rate"]["claudetracing"])
+    # Every turn of the corpus on our side; one trace per session file at most on MLflow's.
+    traced = re.search(r"ours: (\d+) traces", by_id["corpus.import"]["notes"])
+    files = re.search(r"MLflow: (\d+) traces", by_id["corpus.import"]["notes"])
+    assert traced and files and int(traced.group(1)) > int(files.group(1))
