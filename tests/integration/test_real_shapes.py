@@ -218,3 +218,38 @@ def test_the_prompt_is_what_the_person_typed(
     for key, value in context.items():
         assert root.attributes[key] == value
     assert trace.info.tags[TURN_KEY_TAG]
+
+
+def test_a_real_compaction_file_is_a_span_of_the_turn_that_was_running(
+    repo: Path, local_store: Path, tmp_path: Path
+) -> None:
+    """The compaction file of a real 2.1.39 session (tests/corpus/fragments, SOURCES.md), under a
+    real-shaped main transcript of the same session around the time it ran."""
+    import shutil
+    from datetime import datetime, timezone
+
+    real = Path(__file__).parents[1] / "corpus" / "fragments" / "spotter-compact"
+    session_id = "4d5611e5-241a-462a-8d15-5122611a9569"
+    t = rs.session(
+        tmp_path / "projects",
+        session_id,
+        version="2.1.39",
+        clock=datetime(2026, 2, 12, 20, 20, tzinfo=timezone.utc),
+    )
+    t.prompt("continue with the spotter refactor")
+    t.response(rs.tool_use("tu1", "Bash", command="mix test"), use=rs.usage(3, 20, read=150_000))
+    t.tool_result("tu1", "ok")
+    shutil.copytree(real / session_id, t.path.parent / session_id)
+    t.clock = datetime(2026, 2, 12, 20, 30, 30, tzinfo=timezone.utc)
+    t.prompt("This session is being continued from a previous conversation.", isCompactSummary=True)
+    t.response(rs.text("Refactor finished."), use=rs.usage(6, 30, write=9000))
+    exporter = _exporter(repo)
+    exporter.export_transcript(t.save(), final=True)
+    (trace,) = _traces(exporter)
+    compaction = next(s for s in trace.data.spans if s.name == "compaction")
+    assert compaction.attributes["subagent.launched_by"] == "claude_code"
+    (call,) = [s for s in trace.data.spans if s.parent_id == compaction.span_id]
+    assert call.attributes["mlflow.llm.model"] == "claude-opus-4-6"
+    assert call.attributes["mlflow.chat.tokenUsage"]["cache_read_input_tokens"] == 164_830
+    assert trace.info.token_usage["output_tokens"] == 20 + 8 + 30
+    assert trace.info.state.value == "OK"
