@@ -54,7 +54,12 @@ class Exporter:
         self.user = current_user(self.config.root, self.config.get("CLAUDETRACING_USER"))
 
     def export_transcript(
-        self, path: Path, *, final: bool = False, done_hint: str | None = None
+        self,
+        path: Path,
+        *,
+        final: bool = False,
+        done_hint: str | None = None,
+        stopped_at: float | None = None,
     ) -> ExportReport:
         """Export every finished turn not exported yet.
 
@@ -62,6 +67,8 @@ class Exporter:
         instead of waiting. `done_hint`: the last answer Claude Code reported at Stop; the last
         turn is finished once it ends with exactly that answer (Claude Code 2.x writes no stop
         reason, so the transcript alone cannot tell a finished answer from one being written).
+        `stopped_at`: a Stop arrived then without the answer's text (older versions): a turn
+        begun before it that is answered by its shape is finished.
         Whether a turn was answered is its shape's business (`Turn.outcome`), not this one's.
         """
         report = ExportReport(transcript=path)
@@ -79,7 +86,14 @@ class Exporter:
         try:
             for turn in session.turns:
                 ready = (
-                    turn.ended or final or (done_hint is not None and _ends_with(turn, done_hint))
+                    turn.ended
+                    or final
+                    or (done_hint is not None and _ends_with(turn, done_hint))
+                    or (
+                        stopped_at is not None
+                        and turn.answered
+                        and turn.run.start_ns / 1e9 <= stopped_at
+                    )
                 )
                 if not ready:
                     report.pending += 1

@@ -168,13 +168,17 @@ class _Drainer:
         promise = stops[-1] if stops else None
         answer = promise.payload.get("last_assistant_message") if promise else None
         hint = answer if isinstance(answer, str) else None
+        # A Stop without the answer's text (older versions) still says its turn is over.
+        stopped_at = promise.received_at if promise is not None and hint is None else None
         try:
             exporter = self._exporter(batch[-1])
             if self.progress:
                 self.progress(f"exporting {transcript.name}")
             deadline = time.monotonic() + TURN_WAIT_S
             while True:
-                report = exporter.export_transcript(transcript, done_hint=hint)
+                report = exporter.export_transcript(
+                    transcript, done_hint=hint, stopped_at=stopped_at
+                )
                 self._count(report)
                 waiting = (
                     promise is not None

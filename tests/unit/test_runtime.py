@@ -94,3 +94,33 @@ def test_the_ledger_stays_small_however_long_the_session() -> None:
     assert len(again.exported) == ledger.KEEP_RECENT
     assert "s:999" in again.exported and again.offset == 12345
     assert book.path.stat().st_size < 8000
+
+
+def test_a_stop_without_the_answer_text_still_ends_its_turn(
+    local_store: Path, tmp_path: Path
+) -> None:
+    """Older versions send Stop without `last_assistant_message`, and real transcripts leave
+    `stop_reason` null: the turn the Stop is about is exported at once, answered by its shape; a
+    turn begun after that Stop is not taken for finished however it looks."""
+    from datetime import datetime, timedelta, timezone
+
+    from tests import realshape as rs
+    from tests.tracing import stored_traces
+
+    now = datetime.now(timezone.utc)
+    t = rs.session(tmp_path, clock=now - timedelta(seconds=60))
+    t.prompt("what is in here?")
+    t.response(rs.text("A README."), use=rs.usage(3, 9))
+    t.clock = now + timedelta(seconds=5)  # typed after the Stop below, still being answered
+    t.prompt("and in src/?")
+    t.response(rs.text("Let me look"), use=rs.usage(3, 2))
+    path = t.save()
+    env = {"CLAUDETRACING_EXPERIMENT": "old-stop"}
+    base = {"session_id": path.stem, "cwd": str(tmp_path), "transcript_path": str(path)}
+    spool.append({**base, "hook_event_name": "Stop"}, env)
+    report = runtime.drain()
+    assert report.exported == 1 and not report.retrying and report.done_entries == 1
+    (trace,) = stored_traces(f"sqlite:///{local_store}", "old-stop")
+    assert trace.info.state.value == "OK"
+    root = next(s for s in trace.data.spans if s.parent_id is None)
+    assert root.inputs == {"prompt": "what is in here?"}
