@@ -121,3 +121,17 @@ def run_exporter(extra_env: dict[str, str] | None = None) -> subprocess.Complete
         timeout=300,
         check=False,
     )
+
+
+def unrecorded_output(messages_api: Any) -> list[tuple[str, int]]:
+    """(model, output tokens) that no transcript holds: Claude Code writes a subagent's lines as
+    soon as each block ends, with the placeholder count (1) of `message_start`; only a subagent's
+    LAST response gets its real count back, from the Agent result (which we read)."""
+    by_thread: dict[str, list[tuple[str, int]]] = {}
+    for request in messages_api.message_requests():
+        if request.position.thread not in ("main", "aux"):
+            response = request.response
+            by_thread.setdefault(request.position.thread, []).append(
+                (str(response["model"]), int(response["usage"]["output_tokens"]) - 1)
+            )
+    return [item for outputs in by_thread.values() for item in outputs[:-1]]

@@ -16,9 +16,20 @@ CONTEXT_TAGS = ("ide_opened_file", "ide_selection", "ide_diagnostics", "system-r
 _CONTEXT = re.compile(r"<({})>(.*?)</\1>".format("|".join(CONTEXT_TAGS)), re.S)
 
 
+_NOTIFICATION = re.compile(r"<task-notification>(.*?)</task-notification>", re.S)
+_FIELD = re.compile(r"<(task-id|status|summary)>(.*?)</\1>", re.S)
+
+
 def clean(text: str) -> tuple[str, dict[str, str]]:
     """The prompt as typed, and the context taken out of it (tag name → its text)."""
     context: dict[str, str] = {}
+    notification = _NOTIFICATION.search(text)
+    if notification:
+        # Claude Code's own message that a background task ended: it starts a turn.
+        fields = {k: v.strip() for k, v in _FIELD.findall(notification.group(1))}
+        context.update({f"task_{k.replace('task-', '')}": v for k, v in fields.items()})
+        summary = fields.get("summary") or fields.get("status") or "finished"
+        return f"[background task] {summary}", context
 
     def keep(match: re.Match[str]) -> str:
         name, body = match.group(1), match.group(2).strip()

@@ -194,6 +194,8 @@ def _llm_span(call: LlmCall, after: list[str], shape: Shaper) -> SpanNode:
         attributes[COST_ATTRIBUTE] = cost.as_mlflow() if cost else None
     if call.request_id:
         attributes["anthropic.request_id"] = call.request_id
+    if call.output_from_result:
+        attributes["claude_code.output_tokens_source"] = "agent_result"
     for extra in ("service_tier", "speed"):
         if call.usage.get(extra) is not None:
             attributes[f"anthropic.{extra}"] = call.usage[extra]

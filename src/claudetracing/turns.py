@@ -47,6 +47,7 @@ class LlmCall:
     request_id: str | None = None
     message_id: str | None = None
     copied: bool = False  # the same response was traced before, from another file or turn
+    output_from_result: bool = False  # output count from the Agent result, not the transcript
 
     @property
     def response_key(self) -> str | None:
@@ -344,7 +345,28 @@ class _ThreadBuilder:
             for tool in self.run.tool_calls:
                 if tool.name in SUBAGENT_TOOLS:
                     tool.subagent = self.context.subagent_for(tool, self.progress, self.depth + 1)
+                    if tool.subagent is not None:
+                        _take_final_usage(tool.subagent, tool.result_meta.get("usage"))
         return self.run
+
+
+def _take_final_usage(run: AgentRun, reported: Any) -> None:
+    """Claude Code writes a subagent's lines before their `message_delta`, so they can keep the
+    placeholder output count; the Agent result reports the final usage of the subagent's last
+    response. Taken when it is that response's (same input and cache figures) and larger."""
+    calls = run.llm_calls
+    if not calls or not isinstance(reported, dict):
+        return
+    last = calls[-1]
+    same = all(
+        last.usage.get(key) == reported.get(key)
+        for key in ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+    )
+    output = reported.get("output_tokens")
+    recorded = last.usage.get("output_tokens")
+    if same and isinstance(output, int) and (not isinstance(recorded, int) or output > recorded):
+        last.usage = {**last.usage, "output_tokens": output}
+        last.output_from_result = True
 
 
 class _SessionContext:

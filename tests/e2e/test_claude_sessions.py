@@ -17,7 +17,13 @@ import pytest
 from claudetracing import config as config_mod
 from claudetracing import paths
 from tests.harness.scenarios import CASES, run_case
-from tests.tracing import hook_env, stored_traces, traces, wait_for_exporter
+from tests.tracing import (
+    hook_env,
+    stored_traces,
+    traces,
+    unrecorded_output,
+    wait_for_exporter,
+)
 
 pytestmark = pytest.mark.claude
 
@@ -67,7 +73,9 @@ def _run(
     runs = run_case(CASES[name], git_repo, claude_home, messages_api, extra_env=hook_env())
     wait_for_exporter()
     found = stored_traces(cfg.tracking_uri, cfg.experiment)
-    assert _tokens(found) == _model_usage(runs), "token totals differ from Claude Code's own"
+    expected = _model_usage(runs)
+    expected["output"] -= sum(out for _, out in unrecorded_output(messages_api))
+    assert _tokens(found) == expected, "token totals differ from Claude Code's own"
     return runs, sorted(found, key=lambda t: t.info.request_time)
 
 

@@ -11,7 +11,7 @@ import pytest
 from .claude_cli import INSTALL_HINT
 from .claude_cli import claude_bin as _claude_bin
 from .gitrepo import make_git_repo
-from .messages_api import MessagesAPI
+from .messages_api import INSTANT, REAL_LIKE, MessagesAPI
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +25,22 @@ def claude_bin() -> str:
 
 @pytest.fixture
 def messages_api() -> Iterator[MessagesAPI]:
-    """A started scripted Messages API (set its scenario with set_scenario); stopped afterwards."""
-    with MessagesAPI() as api:
+    """A started scripted Messages API (set its scenario with set_scenario); stopped afterwards.
+
+    It streams REAL_LIKE, so the transcripts look like real ones: stop_reason null on assistant
+    lines, a timestamp per block, and subagent lines that keep a placeholder output count (the
+    real one is only in modelUsage). A test that needs speed or exact output counts in subagent
+    files sets ``api.streaming = INSTANT`` (or another ``Streaming``) or uses
+    ``instant_messages_api``.
+    """
+    with MessagesAPI(streaming=REAL_LIKE) as api:
+        yield api
+
+
+@pytest.fixture
+def instant_messages_api() -> Iterator[MessagesAPI]:
+    """Like messages_api, but every response is streamed at once with its real stop_reason."""
+    with MessagesAPI(streaming=INSTANT) as api:
         yield api
 
 

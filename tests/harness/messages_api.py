@@ -8,6 +8,10 @@ Every POST /v1/messages is classified into an *agent thread*:
   the scenario's :class:`Subagent` entries (the Agent tool's ``prompt`` becomes that message);
 * the **main** thread when the first user message contains the prompt of the scenario's first
   :class:`Turn`;
+* a **compact** thread when the last user message asks for a conversation summary (a context
+  compaction, manual ``/compact`` or automatic): answered with :data:`COMPACT_TEXT` and
+  :data:`COMPACT_USAGE`; after it the main thread is recognised by the summary Claude Code puts
+  first (:data:`COMPACT_SUMMARY_PREFIX`);
 * anything else (no tools offered, unknown conversation: title/topic generation, summaries, ...)
   is **auxiliary** and gets a short generic text answer with small fixed usage.
 
@@ -25,7 +29,26 @@ Markers are checked before the main prompt, so a main prompt must not contain a 
 Usage is fixed per script position (see :func:`scripted_usage`), so it stays deterministic even
 when parallel subagents make their requests in any order. Ids (``msg_``, ``toolu_``, ``req_``)
 come from one counter and are unique per server. A step past the end of a script is answered with
-a plain final text (``end_turn``).
+a plain final text (``end_turn``). A step with an :class:`ApiError` is answered with that HTTP error
+instead of a message (retries get the same error).
+
+How a response is streamed
+--------------------------
+By default every event is written at once. ``block_pause`` pauses after each
+``content_block_stop`` (so also before ``message_delta``), the way a real model takes time between
+blocks. What Claude Code 2.1.197 then writes:
+
+* main thread: a line is held back until its response's ``message_delta`` and written with the
+  final ``stop_reason`` and usage, however long the pause (each line keeps the time its block
+  ended). Pacing alone never yields the ``stop_reason: null`` real transcripts mostly have;
+* subagent files: each line is written when its block ends, so with a pause it keeps
+  ``stop_reason: null`` and message_start's placeholder ``output_tokens`` (1), as real ones
+  sometimes do; the real output count then exists only in ``modelUsage`` (and, for a subagent's
+  last response, in the Agent tool result's ``usage``).
+
+``withhold_stop_reason`` sends ``stop_reason: null`` in ``message_delta``: main-thread lines then
+carry null too (held back until the run ends: written just after the Stop hook). :data:`REAL_LIKE`
+(both) is what the pytest fixture uses; the recorded ``response`` keeps the scripted stop reason.
 """
 
 from __future__ import annotations
@@ -67,12 +90,27 @@ Block = Text | Thinking | ToolUse
 
 
 @dataclass(frozen=True)
+class ApiError:
+    """An HTTP error answer in the Anthropic error format (``{"type": "error", "error": ...}``)."""
+
+    status: int = 400
+    type: str = "invalid_request_error"
+    message: str = "Scripted API error"
+
+    def body(self) -> dict[str, Any]:
+        return {"type": "error", "error": {"type": self.type, "message": self.message}}
+
+
+@dataclass(frozen=True)
 class Step:
     """One scripted API response: content blocks, stop reason and (optional) explicit usage."""
 
-    blocks: tuple[Block, ...]
+    blocks: tuple[Block, ...] = ()
     stop_reason: str | None = None  # None: "tool_use" if any ToolUse block, else "end_turn"
     usage: dict[str, Any] | None = None  # None: distinct numbers derived from the step's position
+    error: ApiError | None = None  # answer with this HTTP error instead of a message
+    # seconds between message_start and the first block (a slow model; pings keep it alive)
+    stall: float = 0.0
 
     @property
     def effective_stop_reason(self) -> str:
@@ -109,10 +147,10 @@ class Scenario:
 
 @dataclass(frozen=True)
 class Position:
-    """Where a response sits in the script: thread ("main", a subagent marker, or "aux")."""
+    """Where a response sits in the script: "main", a subagent marker, "compact" or "aux"."""
 
     thread: str
-    thread_index: int  # 0 main, 1.. subagents, -1 auxiliary
+    thread_index: int  # 0 main, 1.. subagents, -1 auxiliary, -2 compaction
     turn: int
     step: int
 
@@ -128,6 +166,8 @@ class RecordedRequest:
     body: Any
     position: Position | None = None
     response: dict[str, Any] | None = None  # the full message sent (final usage included)
+    error: ApiError | None = None  # the scripted error answered instead of a message
+    completed: bool = False  # the whole answer was written (False: the client hung up first)
 
 
 AUX_USAGE: dict[str, Any] = {
@@ -139,6 +179,32 @@ AUX_USAGE: dict[str, Any] = {
 }
 AUX_TEXT = "Scripted side answer"
 FALLBACK_TEXT = "Done (script exhausted)."
+# What Claude Code 2.1.197 asks for when it compacts, and how the compacted conversation starts.
+COMPACT_REQUEST_MARKER = "Your task is to create a detailed summary"
+COMPACT_SUMMARY_PREFIX = "This session is being continued from a previous conversation"
+COMPACT_TEXT = "Scripted summary: the user asked for small shell tasks and they were done."
+COMPACT_USAGE: dict[str, Any] = {
+    "input_tokens": 7001,
+    "output_tokens": 702,
+    "cache_read_input_tokens": 70003,
+    "cache_creation_input_tokens": 0,
+    "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+}
+
+
+@dataclass(frozen=True)
+class Streaming:
+    """How streamed responses are paced (see the module docstring)."""
+
+    block_pause: float = 0.0  # seconds after each content_block_stop (so before message_delta)
+    event_delay: float = 0.0  # seconds after every event (slow; block_pause is usually enough)
+    withhold_stop_reason: bool = False  # message_delta carries stop_reason null
+
+
+INSTANT = Streaming()
+# stop_reason null on every line, a timestamp per block, placeholder output counts in subagent
+# files: what real transcripts show. Costs block_pause per content block.
+REAL_LIKE = Streaming(block_pause=0.2, withhold_stop_reason=True)
 
 
 def scripted_usage(thread_index: int, turn: int, step: int) -> dict[str, Any]:
@@ -184,10 +250,9 @@ def _assistant_runs(messages: Sequence[dict[str, Any]]) -> int:
 class MessagesAPI:
     """A scripted Messages API on 127.0.0.1; use as a context manager or start()/stop()."""
 
-    def __init__(self, scenario: Scenario | None = None, *, stream_delay: float = 0.0) -> None:
+    def __init__(self, scenario: Scenario | None = None, *, streaming: Streaming = INSTANT) -> None:
         self.scenario = scenario
-        # seconds between streamed events; > 0 lets Claude Code see blocks before message_delta
-        self.stream_delay = stream_delay
+        self.streaming = streaming  # may be replaced at any time; read once per response
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -227,6 +292,11 @@ class MessagesAPI:
             self.scenario = scenario
 
     # -- inspection ------------------------------------------------------------------------------
+    def error_requests(self) -> list[RecordedRequest]:
+        """Requests to /v1/messages that were answered with a scripted error."""
+        with self._lock:
+            return [r for r in self.requests if r.error is not None]
+
     def message_requests(self) -> list[RecordedRequest]:
         """Requests to /v1/messages that were answered with a message (count_tokens excluded)."""
         with self._lock:
@@ -242,11 +312,12 @@ class MessagesAPI:
         ]
 
     def usage_totals(self, *, include_aux: bool = True) -> dict[str, dict[str, int]]:
-        """Sum of sent usage per model, each response counted once."""
+        """Sum of sent usage per model, each response counted once; a response the client hung
+        up on (an interrupt) never got its message_delta, so it is not counted."""
         totals: dict[str, dict[str, int]] = {}
         for r in self.message_requests():
             assert r.response is not None and r.position is not None
-            if not include_aux and r.position.thread == "aux":
+            if not r.completed or (not include_aux and r.position.thread == "aux"):
                 continue
             t = totals.setdefault(r.response["model"], {})
             for key in (
@@ -275,6 +346,10 @@ class MessagesAPI:
             scenario = self.scenario
         messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
         aux = Position("aux", -1, 0, 0)
+        # 2.1.197 may append role "system" messages after the last user message
+        last = next((m for m in reversed(messages) if m.get("role") == "user"), {})
+        if COMPACT_REQUEST_MARKER in _text_of(last.get("content")):
+            return Position("compact", -2, 0, 0), Step((Text(COMPACT_TEXT),), usage=COMPACT_USAGE)
         if scenario is None or not body.get("tools") or not messages:
             return aux, None
         first = _text_of(messages[0].get("content")) if messages[0].get("role") == "user" else ""
@@ -282,7 +357,9 @@ class MessagesAPI:
             if sub.marker in first:
                 step = _assistant_runs(messages)
                 return Position(sub.marker, i, 0, step), _pick(sub.steps, step)
-        if not scenario.turns or scenario.turns[0].prompt not in first:
+        if not scenario.turns or (
+            scenario.turns[0].prompt not in first and COMPACT_SUMMARY_PREFIX not in first
+        ):
             return aux, None
         for idx in range(len(messages) - 1, -1, -1):
             if not _is_prompt(messages[idx]):
@@ -375,7 +452,9 @@ def _event(kind: str, **fields: Any) -> tuple[str, dict[str, Any]]:
     return kind, {"type": kind, **fields}
 
 
-def sse_events(message: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+def sse_events(
+    message: dict[str, Any], *, withhold_stop_reason: bool = False
+) -> Iterator[tuple[str, dict[str, Any]]]:
     """The server-sent events that stream ``message`` like the real API does."""
     usage = message["usage"]
     # message_start carries input/cache usage and a placeholder output count, as the real API does
@@ -404,9 +483,10 @@ def sse_events(message: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
                 yield _event("content_block_delta", index=i, delta=delta)
         yield _event("content_block_stop", index=i)
     # the final message_delta repeats the cumulative usage with the real output count
+    stop_reason = None if withhold_stop_reason else message["stop_reason"]
     yield _event(
         "message_delta",
-        delta={"stop_reason": message["stop_reason"], "stop_sequence": None},
+        delta={"stop_reason": stop_reason, "stop_sequence": None},
         usage={k: v for k, v in usage.items() if k != "service_tier"},
     )
     yield _event("message_stop")
@@ -453,12 +533,16 @@ class _Handler(BaseHTTPRequestHandler):
         if not head:
             self.wfile.write(payload)
 
-    def _stream(self, message: dict[str, Any]) -> None:
-        events = [f"event: {n}\ndata: {json.dumps(d)}\n\n".encode() for n, d in sse_events(message)]
-        delay = self.api.stream_delay
-        if delay <= 0:
-            self._send(200, b"".join(events), "text/event-stream")
-            return
+    def _stream(self, message: dict[str, Any], stall: float) -> bool:
+        """Write the response's events; False when the client went away before the end."""
+        pacing = self.api.streaming
+        events = [
+            (name, f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
+            for name, data in sse_events(message, withhold_stop_reason=pacing.withhold_stop_reason)
+        ]
+        if pacing.event_delay <= 0 and pacing.block_pause <= 0 and stall <= 0:
+            self._send(200, b"".join(e for _, e in events), "text/event-stream")
+            return True
         # paced stream: no length known up front, so the connection's end ends the body
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
@@ -466,10 +550,28 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("request-id", self.api.next_id("req_"))
         self.end_headers()
         self.close_connection = True
-        for event in events:
-            self.wfile.write(event)
+        try:
+            for name, event in events:
+                self.wfile.write(event)
+                self.wfile.flush()
+                if name == "message_start":
+                    self._stall(stall)
+                wait = pacing.event_delay
+                if name == "content_block_stop":
+                    wait += pacing.block_pause
+                if wait > 0:
+                    time.sleep(wait)
+        except (BrokenPipeError, ConnectionResetError):
+            return False  # the client gave up (an interrupt): nothing left to answer
+        return True
+
+    def _stall(self, seconds: float) -> None:
+        """Wait, sending pings as the real API does; a write fails soon after the client left."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(0.25, left))
+            self.wfile.write(b'event: ping\ndata: {"type": "ping"}\n\n')
             self.wfile.flush()
-            time.sleep(delay)
 
     def _json(self, status: int, obj: Any, head: bool = False) -> None:
         self._send(status, json.dumps(obj).encode(), "application/json", head)
@@ -479,12 +581,18 @@ class _Handler(BaseHTTPRequestHandler):
         body = rec.body if isinstance(rec.body, dict) else {}
         if rec.path.rstrip("/") == "/v1/messages":
             position, step = self.api.classify(body)
+            rec.position = position
+            if step is not None and step.error is not None:
+                rec.error = step.error
+                self._json(step.error.status, step.error.body())
+                return
             message = self.api.build_message(body, position, step)
-            rec.position, rec.response = position, message
+            rec.response = message
             if body.get("stream"):
-                self._stream(message)
+                rec.completed = self._stream(message, step.stall if step is not None else 0.0)
             else:
                 self._json(200, message)
+                rec.completed = True
         elif rec.path.rstrip("/").endswith("/count_tokens"):
             size = len(json.dumps(body))
             self._json(200, {"input_tokens": max(1, size // 4)})
@@ -510,13 +618,21 @@ class _Handler(BaseHTTPRequestHandler):
 __all__ = [
     "AUX_TEXT",
     "AUX_USAGE",
+    "COMPACT_REQUEST_MARKER",
+    "COMPACT_SUMMARY_PREFIX",
+    "COMPACT_TEXT",
+    "COMPACT_USAGE",
     "FALLBACK_TEXT",
+    "INSTANT",
+    "REAL_LIKE",
+    "ApiError",
     "Block",
     "MessagesAPI",
     "Position",
     "RecordedRequest",
     "Scenario",
     "Step",
+    "Streaming",
     "Subagent",
     "Text",
     "Thinking",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -14,14 +15,22 @@ from tests.harness.gitrepo import make_git_repo
 from tests.harness.hooks import install_recording_hooks, read_hook_log
 from tests.harness.messages_api import (
     AUX_USAGE,
+    COMPACT_REQUEST_MARKER,
+    COMPACT_SUMMARY_PREFIX,
+    COMPACT_TEXT,
+    COMPACT_USAGE,
+    REAL_LIKE,
+    ApiError,
     MessagesAPI,
     Scenario,
     Step,
+    Streaming,
     Text,
     ToolUse,
     Turn,
+    sse_events,
 )
-from tests.harness.scenarios import CASES, run_case
+from tests.harness.scenarios import CASES, SUBAGENT_MARKER, run_case
 
 STOP_KEYS = {
     "session_id",
@@ -106,6 +115,74 @@ def test_tool_call_transcript_and_tokens(
     assert run.result["usage"]["input_tokens"] == sum(
         m["usage"]["input_tokens"] for m in sent.values()
     )
+
+
+@pytest.mark.claude
+@pytest.mark.parametrize(
+    ("streaming", "written_stop_reasons"),
+    [
+        # the fixture's default: lines carry stop_reason null, as in real transcripts
+        (REAL_LIKE, [None, None, None]),
+        # 2.1.197 holds a line back until message_delta and writes the final stop reason, however
+        # slowly the blocks arrive: pacing alone cannot give null (if this changes, FACTS.md must)
+        (Streaming(block_pause=0.3), ["tool_use", "tool_use", "end_turn"]),
+    ],
+    ids=["real_like", "paced_honest"],
+)
+def test_streamed_response_is_written_as_lines_per_block(
+    streaming: Streaming,
+    written_stop_reasons: list[str | None],
+    claude_bin: str,
+    messages_api: MessagesAPI,
+    claude_home: Path,
+    git_repo: Path,
+) -> None:
+    messages_api.streaming = streaming
+    (run,) = run_case(CASES["tool_call"], git_repo, claude_home, messages_api)
+    assistant = _assistant_lines(run.transcript())
+    assert [line["message"]["stop_reason"] for line in assistant] == written_stop_reasons
+    # text + tool_use of one API response: two lines, one message.id, one requestId
+    first, second, final = assistant
+    assert [b["type"] for b in first["message"]["content"]] == ["text"]
+    assert [b["type"] for b in second["message"]["content"]] == ["tool_use"]
+    assert first["message"]["id"] == second["message"]["id"] != final["message"]["id"]
+    assert first["requestId"] == second["requestId"]
+    # each line is stamped when its block ended: the pause shows between them
+    assert first["timestamp"] < second["timestamp"]
+    # the scripted responses themselves keep their real stop reasons
+    sent = [r["stop_reason"] for r in messages_api.responses("main")]
+    assert sent == ["tool_use", "end_turn"]
+    assert_model_usage_matches(run, messages_api)
+
+
+@pytest.mark.claude
+def test_paced_subagent_lines_keep_placeholder_output_counts(
+    claude_bin: str, messages_api: MessagesAPI, claude_home: Path, git_repo: Path
+) -> None:
+    """2.1.197 writes a subagent's lines as soon as each block ends (no hold-back there): with a
+    real-like stream they keep message_start's placeholder output count, as real transcripts
+    sometimes do. Only the Agent tool result's usage has the last response's real figures."""
+    assert messages_api.streaming == REAL_LIKE
+    (run,) = run_case(CASES["subagent"], git_repo, claude_home, messages_api)
+    ((_, lines),) = run.subagent_transcripts().items()
+    sub = _assistant_lines(lines)
+    sent = messages_api.responses(SUBAGENT_MARKER)
+    assert [line["message"]["id"] for line in sub] == [m["id"] for m in sent]
+    assert [line["message"]["usage"]["output_tokens"] for line in sub] == [1, 1]
+    assert [line["message"]["stop_reason"] for line in sub] == [None, None]
+    # input and cache figures are final from message_start on
+    assert [line["message"]["usage"]["input_tokens"] for line in sub] == [
+        m["usage"]["input_tokens"] for m in sent
+    ]
+    (result,) = [line for line in run.transcript() if isinstance(line.get("toolUseResult"), dict)]
+    assert result["toolUseResult"]["usage"]["output_tokens"] == sent[-1]["usage"]["output_tokens"]
+    # the main thread is held back until message_delta: its output counts are final
+    main = _assistant_lines(run.transcript())
+    by_id = {m["id"]: m for m in messages_api.responses("main")}
+    for line in main:
+        sent_usage = by_id[line["message"]["id"]]["usage"]
+        assert line["message"]["usage"]["output_tokens"] == sent_usage["output_tokens"]
+    assert_model_usage_matches(run, messages_api)  # Claude Code itself counts the real figures
 
 
 @pytest.mark.claude
@@ -240,3 +317,68 @@ def test_server_step_selection_without_cli() -> None:
         assert aux["usage"]["input_tokens"] == AUX_USAGE["input_tokens"]
         positions = [r.position.thread for r in api.message_requests() if r.position]
         assert positions == ["main", "main", "main", "main", "aux"]
+
+
+def _post_status(api: MessagesAPI, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    try:
+        return 200, _post(api, body)
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_server_errors_and_compaction_without_cli() -> None:
+    scenario = Scenario(
+        "unit",
+        turns=(
+            Turn("first prompt", (Step((Text("one"),)),)),
+            Turn("second prompt", (Step(error=ApiError(400, message="too bad")),)),
+        ),
+    )
+    tools = [{"name": "Bash", "input_schema": {"type": "object"}}]
+    user1 = {"role": "user", "content": "first prompt"}
+    answered = [user1, {"role": "assistant", "content": [{"type": "text", "text": "one"}]}]
+    with MessagesAPI(scenario) as api:
+        # a scripted error: Anthropic's error body, the same answer for every retry
+        failing = [*answered, {"role": "user", "content": "second prompt"}]
+        for _ in range(2):
+            status, body = _post_status(api, {"model": "m", "tools": tools, "messages": failing})
+            assert status == 400
+            assert body == {
+                "type": "error",
+                "error": {"type": "invalid_request_error", "message": "too bad"},
+            }
+        assert len(api.error_requests()) == 2 and api.message_requests() == []
+        # a compaction request (Claude Code may append a role "system" message after it)
+        ask = {"role": "user", "content": f"{COMPACT_REQUEST_MARKER} of this conversation."}
+        compact = [*answered, ask, {"role": "system", "content": "agent listing"}]
+        answer = _post(api, {"model": "m", "tools": tools, "messages": compact})
+        assert answer["content"] == [{"type": "text", "text": COMPACT_TEXT}]
+        assert answer["usage"]["input_tokens"] == COMPACT_USAGE["input_tokens"]
+        # after it the conversation starts with the summary; the main thread is still found
+        summary = {"role": "user", "content": f"{COMPACT_SUMMARY_PREFIX}.\n{COMPACT_TEXT}"}
+        after = [summary, {"role": "user", "content": "first prompt"}]
+        assert _post(api, {"model": "m", "tools": tools, "messages": after})["content"] == [
+            {"type": "text", "text": "one"}
+        ]
+        threads = [r.position.thread for r in api.message_requests() if r.position]
+        assert threads == ["compact", "main"]
+        assert all(r.completed for r in api.message_requests())
+
+
+def test_withheld_stop_reason_is_only_on_the_wire() -> None:
+    message = {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "m",
+        "content": [{"type": "text", "text": "hi"}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": dict(AUX_USAGE),
+    }
+    honest = dict(sse_events(message))
+    withheld = dict(sse_events(message, withhold_stop_reason=True))
+    assert honest["message_delta"]["delta"]["stop_reason"] == "end_turn"
+    assert withheld["message_delta"]["delta"]["stop_reason"] is None
+    assert withheld["message_delta"]["usage"] == honest["message_delta"]["usage"]
+    assert message["stop_reason"] == "end_turn"
