@@ -142,6 +142,18 @@ def session(folder: Path, session_id: str | None = None, **extra: Any) -> Transc
     return Transcript(folder / f"{sid}.jsonl", sid, **extra)
 
 
+def subagent(main: Transcript, agent_id: str) -> Transcript:
+    """A subagent's own file (`<session>/subagents/agent-<id>.jsonl`), starting at main's clock."""
+    return Transcript(
+        main.path.parent / main.session_id / "subagents" / f"agent-{agent_id}.jsonl",
+        main.session_id,
+        version=main.version,
+        clock=main.clock,
+        sidechain=True,
+        agent_id=agent_id,
+    )
+
+
 def compaction(main: Transcript, *, summary: str, use: dict[str, Any]) -> Transcript:
     """The compaction call Claude Code runs (auto or `/compact`), in its own subagent file."""
     agent = Transcript(

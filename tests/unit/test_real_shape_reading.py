@@ -18,13 +18,7 @@ def test_a_subagents_last_output_count_comes_from_the_agent_result(tmp_path: Pat
         rs.tool_use("tu1", "Agent", prompt="count the files", subagent_type="general-purpose"),
         use=rs.usage(3, 20),
     )
-    sub = rs.Transcript(
-        tmp_path / main.session_id / "subagents" / "agent-a1.jsonl",
-        main.session_id,
-        clock=main.clock,
-        sidechain=True,
-        agent_id="a1",
-    )
+    sub = rs.subagent(main, "a1")
     sub.prompt("count the files")
     sub.response(rs.tool_use("s1", "Bash", command="ls | wc -l"), use=rs.usage(50, 1, read=900))
     sub.tool_result("s1", "3")
@@ -50,13 +44,7 @@ def test_an_agent_result_of_other_figures_is_not_taken(tmp_path: Path) -> None:
     main = rs.session(tmp_path)
     main.prompt("delegate it")
     main.response(rs.tool_use("tu1", "Agent", prompt="p"), use=rs.usage(3, 20))
-    sub = rs.Transcript(
-        tmp_path / main.session_id / "subagents" / "agent-a1.jsonl",
-        main.session_id,
-        clock=main.clock,
-        sidechain=True,
-        agent_id="a1",
-    )
+    sub = rs.subagent(main, "a1")
     sub.prompt("p")
     sub.response(rs.text("done"), use=rs.usage(60, 1))
     sub.save()
