@@ -48,5 +48,7 @@ def clean(text: str) -> tuple[str, dict[str, str]]:
         rest = _COMMAND_MARKUP.sub("", remaining).strip()
         typed = f"{command} {arguments}".strip()
         remaining = f"{typed}\n{rest}" if rest else typed
+    if not context:
+        return text, context  # nothing of Claude Code's: exactly what the person typed
     cleaned = remaining.strip()
     return (cleaned or text.strip()), context

@@ -51,10 +51,12 @@ class LlmCall:
 
     @property
     def response_key(self) -> str | None:
-        """Identity of the API response across files (what resumed sessions copy), if known."""
+        """Identity of the API response across files (what resumed sessions copy), if known: its
+        ids, and the time of its last line, which copies keep too (ids alone can repeat where
+        they are not the API's, as with a local test server)."""
         if not self.message_id:
             return None
-        return f"{self.message_id}|{self.request_id or ''}"
+        return f"{self.message_id}|{self.request_id or ''}|{self.end_ns}"
 
     @property
     def asks_for_tools(self) -> bool:
