@@ -17,7 +17,7 @@ TARGET_S = 0.050  # the issue's target: our hook within 50 ms of a bare interpre
 # The command `traces init` writes into .claude/settings.json (Claude Code runs it with sh -c).
 INSTALLED_COMMAND = "command -v traces >/dev/null 2>&1 && traces hook || true"
 # What `traces hook` imports before it does anything (entry.main's fast path).
-IMPORT_ONLY = "import claudetracing.entry, claudetracing.hook"
+IMPORT_ONLY = "import claudetracing.entry, claudetracing.capture.hook"
 
 
 def stop_payload(transcript: Path, cwd: Path) -> bytes:
@@ -154,7 +154,8 @@ def run(ws: Workspace, scale: Scale, log: Callable[[str], None]) -> list[Row]:
             "Stop payload",
             spawn.cell() if can_adopt else "n/a (needs Linux subreaper)",
             "n/a (no separate exporter: see hook.stop)",
-            f"Popen of `python -m claudetracing.runtime` is part of the hook; each exporter was "
+            f"Popen of `python -m claudetracing.export.worker` is part of the hook; "
+            f"each exporter was "
             f"killed right after the hook exited ({killed} killed)",
         ),
         Row(

@@ -36,7 +36,7 @@ means the whole process as its caller sees it. MLflow is `mlflow.claude_code.tra
 (`setup_mlflow()` + `process_transcript()`, the code of its pre-3.13 Stop hook) writing to a
 sqlite store, with telemetry and the remote price catalog switched off (our exporter switches
 the catalog off too) and async trace logging at its default. Inputs are synthetic transcripts
-from `claudetracing.sample_sessions.write_synthetic_session`, generated at run time in a
+from `claudetracing.setup.sample_sessions.write_synthetic_session`, generated at run time in a
 scratch folder. See bench/README.md for what each row measures.
 """
 

@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from claudetracing.sample_sessions import write_synthetic_session
+from claudetracing.setup.sample_sessions import write_synthetic_session
 
 CHILDREN = Path(__file__).resolve().parent / "children"
 # Only these survive from the caller's environment: a benchmark must not read the real

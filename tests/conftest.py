@@ -58,7 +58,7 @@ def _store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def local_store(_store_template: Path, isolated: Path) -> Path:
     """The embedded local store of this test's data folder, ready to use."""
-    from claudetracing import paths
+    from claudetracing.core import paths
 
     target = paths.local_store_dir()
     target.mkdir(parents=True, exist_ok=True)

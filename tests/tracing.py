@@ -43,7 +43,7 @@ def hook_env() -> dict[str, str]:
 
 def wait_for_exporter(timeout: float = 90) -> None:
     """Until the spool is empty and no exporter holds the lock."""
-    from claudetracing import spool
+    from claudetracing.capture import spool
 
     deadline = time.monotonic() + timeout
     while spool.count(spool.PENDING) and time.monotonic() < deadline:
@@ -112,9 +112,9 @@ def fire_hook(
 
 
 def run_exporter(extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """What the hook starts, run in the foreground: `python -m claudetracing.runtime`."""
+    """What the hook starts, run in the foreground: `python -m claudetracing.export.worker`."""
     return subprocess.run(
-        [sys.executable, "-m", "claudetracing.runtime"],
+        [sys.executable, "-m", "claudetracing.export.worker"],
         env={**os.environ, **(extra_env or {})},
         capture_output=True,
         text=True,

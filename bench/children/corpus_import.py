@@ -17,18 +17,19 @@ from common import emit, rss_mb, store_counts  # noqa: E402
 
 
 def _ours(projects: Path, root: Path) -> dict[str, Any]:
-    from claudetracing import config as config_mod
-    from claudetracing import importer, paths
-    from claudetracing.export import Exporter
-    from claudetracing.pipeline import Pipeline
+    from claudetracing.core import config as config_mod
+    from claudetracing.core import paths
+    from claudetracing.export import backfill
+    from claudetracing.export.exporter import Exporter
+    from claudetracing.export.prepare import Pipeline
 
     t_imported = time.perf_counter()
     cfg = config_mod.load(root, environ={})
     exporter = Exporter(cfg, pipeline=Pipeline(cfg))
     exporter.backend.connect()
     t_setup = time.perf_counter()
-    found = [p for folder in sorted(projects.iterdir()) for p in importer.expand([folder])]
-    summary = importer.run_import(exporter, found)
+    found = [p for folder in sorted(projects.iterdir()) for p in backfill.expand([folder])]
+    summary = backfill.run_import(exporter, found)
     t_done = time.perf_counter()
     traces, spans = store_counts(paths.local_store_dir() / "mlflow.db")
     return {

@@ -21,11 +21,11 @@ import instrument
 from clone import clone
 from common import emit, store_counts
 
-from claudetracing import config as config_mod
-from claudetracing import ledger as ledger_mod
-from claudetracing import paths
-from claudetracing.export import Exporter
-from claudetracing.turns import read_session
+from claudetracing.core import config as config_mod
+from claudetracing.core import paths
+from claudetracing.export import ledger as ledger_mod
+from claudetracing.export.exporter import Exporter
+from claudetracing.transcript.turns import read_session
 
 
 def _mark_exported(exporter: Exporter, path: Path) -> int:

@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from claudetracing import export as export_mod
-from claudetracing import ledger as ledger_mod
-from claudetracing.mlflow_backend import MlflowBackend
+from claudetracing.export import exporter as export_mod
+from claudetracing.export import ledger as ledger_mod
+from claudetracing.export.backend import MlflowBackend
 
 SPLIT: dict[str, float] = {}
 

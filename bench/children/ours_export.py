@@ -15,11 +15,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import instrument  # noqa: E402
 from common import emit, rss_mb, store_counts  # noqa: E402
 
-from claudetracing import config as config_mod  # noqa: E402
-from claudetracing import export as export_mod  # noqa: E402
-from claudetracing import paths  # noqa: E402
-from claudetracing.trace_builder import build_trace  # noqa: E402
-from claudetracing.turns import read_session  # noqa: E402
+from claudetracing.core import config as config_mod  # noqa: E402
+from claudetracing.core import paths  # noqa: E402
+from claudetracing.export import exporter as export_mod  # noqa: E402
+from claudetracing.trace.builder import build_trace  # noqa: E402
+from claudetracing.transcript.turns import read_session  # noqa: E402
 
 T_IMPORTED = time.perf_counter()
 

@@ -15,9 +15,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from clone import clone
 from common import emit
 
-from claudetracing import config as config_mod
-from claudetracing import paths
-from claudetracing.export import Exporter
+from claudetracing.core import config as config_mod
+from claudetracing.core import paths
+from claudetracing.export.exporter import Exporter
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import sys
 
 def main() -> None:
     if sys.argv[1:2] == ["hook"] and not {"-h", "--help"} & set(sys.argv[2:]):
-        from claudetracing.hook import main as hook_main
+        from claudetracing.capture.hook import main as hook_main
 
         sys.exit(hook_main())
     from claudetracing.cli import run

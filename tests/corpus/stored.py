@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from claudetracing import config as config_mod
-from claudetracing import importer
-from claudetracing.export import Exporter
-from claudetracing.pipeline import Pipeline
-from claudetracing.trace_builder import TURN_KEY_TAG
+from claudetracing.core import config as config_mod
+from claudetracing.export import backfill
+from claudetracing.export.exporter import Exporter
+from claudetracing.export.prepare import Pipeline
+from claudetracing.trace.builder import TURN_KEY_TAG
 
 CORPUS = Path(__file__).parent / "real"
 TOKEN_KEYS = {
@@ -56,10 +56,10 @@ def copy_project(name: str, target: Path) -> Path:
     return target
 
 
-def import_project(folder: Path, repo: Path) -> tuple[importer.ImportSummary, list[Any]]:
+def import_project(folder: Path, repo: Path) -> tuple[backfill.ImportSummary, list[Any]]:
     cfg = config_mod.load(repo, environ={})
     exporter = Exporter(cfg, pipeline=Pipeline(cfg))
-    summary = importer.run_import(exporter, importer.expand([folder]))
+    summary = backfill.run_import(exporter, backfill.expand([folder]))
     backend = exporter.backend
     found = backend.client.search_traces(locations=[backend.connect()], max_results=5000)
     return summary, found

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from claudetracing import config as config_mod
-from claudetracing import paths
+from claudetracing.core import config as config_mod
+from claudetracing.core import paths
 from tests.harness.scenarios import CASES, run_case
 from tests.tracing import (
     hook_env,

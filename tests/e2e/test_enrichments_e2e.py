@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from claudetracing import config as config_mod
+from claudetracing.core import config as config_mod
 from tests.harness.scenarios import CASES, run_case
 from tests.tracing import hook_env, stored_traces, traces, unrecorded_output, wait_for_exporter
 
@@ -77,7 +77,7 @@ def test_tokens_and_cost_per_turn_add_up_to_claude_codes_accounting(
 
 
 def test_subagent_session_cost(git_repo: Path, claude_home: Path, messages_api: Any) -> None:
-    from claudetracing import pricing
+    from claudetracing.trace import pricing
 
     runs, (trace,) = _traced("parallel_subagents", git_repo, claude_home, messages_api)
     # Claude Code's own total, less the output no transcript records (see unrecorded_output).

@@ -48,7 +48,7 @@ from typing import Any
 import pexpect
 import pytest
 
-from claudetracing import config as config_mod
+from claudetracing.core import config as config_mod
 from tests.harness.claude_cli import ClaudeRun, claude_bin, claude_env, run_claude
 from tests.harness.gitrepo import git, hermetic_git_env
 from tests.harness.messages_api import (

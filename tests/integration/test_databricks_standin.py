@@ -199,7 +199,7 @@ def test_a_profile_works_with_the_cli_found_on_path(
     databricks_workspace: StandinWorkspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What a user has after installing the CLI: no DATABRICKS_CLI_PATH, `databricks` on PATH."""
-    from claudetracing import databricks
+    from claudetracing.setup import databricks
 
     ws = databricks_workspace
     monkeypatch.delenv("DATABRICKS_CLI_PATH")
@@ -228,8 +228,8 @@ def _legacy_cli(folder: Path) -> Path:
 def test_a_legacy_or_missing_cli_is_named_with_the_fix(
     databricks_workspace: StandinWorkspace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from claudetracing import databricks
-    from claudetracing.errors import TracesError
+    from claudetracing.core.errors import TracesError
+    from claudetracing.setup import databricks
 
     monkeypatch.delenv("DATABRICKS_CLI_PATH")
     legacy = _legacy_cli(tmp_path / "legacy")

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from claudetracing import config as config_mod
-from claudetracing import ledger
-from claudetracing.export import Exporter
-from claudetracing.trace_builder import TURN_KEY_TAG
-from claudetracing.turns import read_session
+from claudetracing.core import config as config_mod
+from claudetracing.export import ledger
+from claudetracing.export.exporter import Exporter
+from claudetracing.trace.builder import TURN_KEY_TAG
+from claudetracing.transcript.turns import read_session
 from tests.sessions import all_recorded, copy_recorded, recorded
 
 
@@ -105,7 +105,7 @@ def test_a_trace_cut_short_is_replaced_not_duplicated(
     exporter = _exporter(repo)
     (turn,) = read_session(path).turns
     # What a kill midway leaves: the turn's tag on a trace that lacks most of its spans.
-    from claudetracing.trace_builder import build_trace
+    from claudetracing.trace.builder import build_trace
 
     partial = build_trace(turn, "u")
     partial.root.children = partial.root.children[:1]

@@ -7,8 +7,8 @@ import shutil
 import time
 from pathlib import Path
 
-from claudetracing import config as config_mod
-from claudetracing import paths
+from claudetracing.core import config as config_mod
+from claudetracing.core import paths
 from tests.sessions import recorded
 from tests.tracing import stored_traces, traces
 

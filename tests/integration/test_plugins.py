@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from claudetracing import config as config_mod
+from claudetracing.core import config as config_mod
 from tests.sessions import copy_recorded, recorded
 from tests.tracing import stored_traces, traces
 
@@ -57,7 +57,7 @@ def plugins(tmp_path: Path) -> dict[str, str]:
         "explodes",
         "explodes_plugin",
         (
-            "from claudetracing.enrichment_api import Enrichment\n"
+            "from claudetracing.enrichments.api import Enrichment\n"
             "def boom(context):\n    raise RuntimeError('cannot reach the ticket server')\n"
             "enrichment = Enrichment(name='explodes', description='always fails', enrich=boom)\n"
         ),

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from claudetracing import config as config_mod
-from claudetracing.export import Exporter
-from claudetracing.pipeline import Pipeline
-from claudetracing.trace_builder import TURN_KEY_TAG
+from claudetracing.core import config as config_mod
+from claudetracing.export.exporter import Exporter
+from claudetracing.export.prepare import Pipeline
+from claudetracing.trace.builder import TURN_KEY_TAG
 from tests import realshape as rs
 
 
@@ -102,11 +102,11 @@ def test_a_resumed_session_adds_only_what_is_new(
         os.utime(path, (time.time() - age, time.time() - age))
 
     exporter = _exporter(repo)
-    from claudetracing import importer
+    from claudetracing.export import backfill
 
-    ordered = importer.expand([folder])
+    ordered = backfill.expand([folder])
     assert ordered == [original.path, resumed.path]  # originals first, whatever the names
-    summary = importer.run_import(exporter, ordered)
+    summary = backfill.run_import(exporter, ordered)
     assert (summary.exported, summary.copied) == (3, 2)
     traces = _traces(exporter)
     assert [_root(t).inputs["prompt"] for t in traces] == [
@@ -117,7 +117,7 @@ def test_a_resumed_session_adds_only_what_is_new(
     assert sum(t.info.token_usage["output_tokens"] for t in traces) == 180
     assert sum(float(t.info.tags["cost.usd"]) for t in traces) > 0
     # Again, in the other order (a live hook on the resumed file first): still nothing twice.
-    again = importer.run_import(_exporter(repo), [resumed.path, original.path])
+    again = backfill.run_import(_exporter(repo), [resumed.path, original.path])
     assert again.exported == 0
     assert len(_traces(exporter)) == 3
 

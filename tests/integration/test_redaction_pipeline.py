@@ -8,9 +8,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from claudetracing import config as config_mod
-from claudetracing.export import Exporter
-from claudetracing.pipeline import Pipeline
+from claudetracing.core import config as config_mod
+from claudetracing.export.exporter import Exporter
+from claudetracing.export.prepare import Pipeline
 from tests.tracing import stored_traces
 from tests.unit.test_redaction import leaks, load_benign, load_secrets
 from tests.unit.test_turns import Lines, _u
@@ -155,7 +155,7 @@ def test_team_patterns_extend_the_rules_and_a_bad_one_is_refused(
 ) -> None:
     import pytest
 
-    from claudetracing.errors import TracesError
+    from claudetracing.core.errors import TracesError
 
     folder = tmp_path / "team"
     folder.mkdir()

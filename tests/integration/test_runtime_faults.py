@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from claudetracing import spool
-from claudetracing.sample_sessions import write_synthetic_session
-from claudetracing.trace_builder import TURN_KEY_TAG
-from claudetracing.turns import read_session
+from claudetracing.capture import spool
+from claudetracing.setup.sample_sessions import write_synthetic_session
+from claudetracing.trace.builder import TURN_KEY_TAG
+from claudetracing.transcript.turns import read_session
 from tests.servers import MlflowServer, Proxy
 from tests.sessions import copy_recorded
 from tests.tracing import (
@@ -89,7 +89,7 @@ def test_exporter_killed_mid_upload_still_yields_exactly_one_trace(
         (path,) = _sessions(tmp_path, "subagent")
         assert fire_hook("Stop", path, repo).returncode == 0
         env = {**os.environ, **settings_env(repo)}
-        exporter = subprocess.Popen([sys.executable, "-m", "claudetracing.runtime"], env=env)
+        exporter = subprocess.Popen([sys.executable, "-m", "claudetracing.export.worker"], env=env)
 
         def kill_midway(method: str, path_: str) -> None:
             # The spans have been stored (POST /v1/traces); the trace itself is not yet.

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from claudetracing import enrichment_registry as reg
-from claudetracing import pricing
-from claudetracing.enrichment_api import Enrichment, TurnContext
 from claudetracing.enrichments import cost, files, tokens
+from claudetracing.enrichments import registry as reg
+from claudetracing.enrichments.api import Enrichment, TurnContext
 from claudetracing.enrichments.files import _bash_targets
-from claudetracing.trace_builder import run_tokens
-from claudetracing.turns import read_session
+from claudetracing.trace import pricing
+from claudetracing.trace.builder import run_tokens
+from claudetracing.transcript.turns import read_session
 from tests.sessions import recorded
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from claudetracing import git_info
+from claudetracing.core import git_info
 from tests.conftest import git
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from claudetracing import spool
+from claudetracing.capture import spool
 from tests.tracing import TRACES
 
 HEAVY = (
@@ -67,7 +67,7 @@ def test_the_hook_path_imports_nothing_heavy() -> None:
         for line in done.stderr.splitlines()
         if line.startswith("import time:")
     }
-    assert "claudetracing.hook" in imported  # the probe saw our modules at all
+    assert "claudetracing.capture.hook" in imported  # the probe saw our modules at all
     heavy = sorted(m for m in imported if m.split(".")[0] in HEAVY)
     assert heavy == []
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from claudetracing import prompt_markup
-from claudetracing.turns import read_session
+from claudetracing.transcript import prompt_markup
+from claudetracing.transcript.turns import read_session
 from tests import realshape as rs
 
 

@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from claudetracing import runtime, spool
+from claudetracing.capture import spool
+from claudetracing.export import worker
 from tests.sessions import recorded
 
 
 def test_a_drain_tries_each_entry_once_even_when_failing_outlasts_the_backoff(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(runtime, "BACKOFF_BASE_S", 0.0)  # every failure is due again at once
+    monkeypatch.setattr(worker, "BACKOFF_BASE_S", 0.0)  # every failure is due again at once
     env = {"CLAUDETRACING_TRACKING_URI": "http://127.0.0.1:9", "CLAUDETRACING_EXPERIMENT": "x"}
     for name in ("tool_call", "subagent"):
         payload = {
@@ -24,7 +25,7 @@ def test_a_drain_tries_each_entry_once_even_when_failing_outlasts_the_backoff(
             "transcript_path": str(recorded(name).transcript),
         }
         spool.append(payload, env)
-    report = runtime.drain()
+    report = worker.drain()
     assert len(report.retrying) == 2
     attempts = [json.loads(p.read_text())["attempts"] for p in spool.entries()]
     assert attempts == [1, 1]
@@ -34,14 +35,14 @@ def test_a_drain_tries_each_entry_once_even_when_failing_outlasts_the_backoff(
     ("text", "seconds"), [("90s", 90), ("15m", 900), ("7d", 604800), ("12", 12)]
 )
 def test_ages(text: str, seconds: float) -> None:
-    assert runtime.parse_age(text) == seconds
+    assert worker.parse_age(text) == seconds
 
 
 def test_a_bad_age_is_a_clear_error() -> None:
-    from claudetracing.errors import TracesError
+    from claudetracing.core.errors import TracesError
 
     with pytest.raises(TracesError, match="cannot read the age 'soon'"):
-        runtime.parse_age("soon")
+        worker.parse_age("soon")
 
 
 @pytest.mark.parametrize("events", [("Stop",), ("Stop", "SessionEnd")])
@@ -73,7 +74,7 @@ def test_a_stop_waits_for_its_turn_to_reach_the_transcript(
 
     writer = threading.Thread(target=finish_writing)
     writer.start()
-    report = runtime.drain()
+    report = worker.drain()
     writer.join()
     assert report.exported == 1 and not report.retrying
     (trace,) = stored_traces(f"sqlite:///{local_store}", "lag")
@@ -83,7 +84,7 @@ def test_a_stop_waits_for_its_turn_to_reach_the_transcript(
 
 
 def test_the_ledger_stays_small_however_long_the_session() -> None:
-    from claudetracing import ledger
+    from claudetracing.export import ledger
 
     book = ledger.open_session("sqlite:///x", "e", "s")
     for n in range(1000):
@@ -118,7 +119,7 @@ def test_a_stop_without_the_answer_text_still_ends_its_turn(
     env = {"CLAUDETRACING_EXPERIMENT": "old-stop"}
     base = {"session_id": path.stem, "cwd": str(tmp_path), "transcript_path": str(path)}
     spool.append({**base, "hook_event_name": "Stop"}, env)
-    report = runtime.drain()
+    report = worker.drain()
     assert report.exported == 1 and not report.retrying and report.done_entries == 1
     (trace,) = stored_traces(f"sqlite:///{local_store}", "old-stop")
     assert trace.info.state.value == "OK"

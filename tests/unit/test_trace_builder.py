@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from claudetracing.trace_builder import build_trace, clip
-from claudetracing.turns import read_session
+from claudetracing.trace.builder import build_trace, clip
+from claudetracing.transcript.turns import read_session
 from tests.sessions import recorded
 from tests.unit.test_turns import Lines, _u
 
@@ -130,7 +130,7 @@ def test_clip_keeps_structure_and_drops_image_data() -> None:
 
 
 def test_span_count_matches_the_built_tree() -> None:
-    from claudetracing.trace_builder import span_count
+    from claudetracing.trace.builder import span_count
     from tests.sessions import all_recorded
 
     for name in all_recorded():

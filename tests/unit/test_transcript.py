@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from claudetracing.errors import TranscriptError
-from claudetracing.transcript import parse_timestamp_ns, read_transcript
+from claudetracing.core.errors import TranscriptError
+from claudetracing.transcript.records import parse_timestamp_ns, read_transcript
 
 
 def _line(**fields: object) -> bytes:

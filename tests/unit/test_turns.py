@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from claudetracing.trace_builder import run_tokens
-from claudetracing.turns import read_session
+from claudetracing.trace.builder import run_tokens
+from claudetracing.transcript.turns import read_session
 from tests.sessions import all_recorded, recorded
 
 

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from claudetracing.errors import TracesError
+from claudetracing.core.errors import TracesError
 
 app = typer.Typer(
     name="traces",

@@ -7,12 +7,12 @@ from typing import Annotated
 
 import typer
 
-from claudetracing import config as config_mod
-from claudetracing import enrichment_registry as registry_mod
-from claudetracing import enrichment_settings
 from claudetracing.cli import app
-from claudetracing.errors import TracesError
-from claudetracing.pipeline import read_errors
+from claudetracing.core import config as config_mod
+from claudetracing.core.errors import TracesError
+from claudetracing.enrichments import registry as registry_mod
+from claudetracing.enrichments import settings
+from claudetracing.export.prepare import read_errors
 
 group = typer.Typer(
     help="Manage the enrichments (tag sources) of this repository, team-wide.", no_args_is_help=True
@@ -26,7 +26,7 @@ def list_(
 ) -> None:
     """Installed enrichments, which are enabled here, and any that fail."""
     root = config_mod.find_root()
-    rows = registry_mod.describe(registry_mod.load_registry(), enrichment_settings.enabled(root))
+    rows = registry_mod.describe(registry_mod.load_registry(), settings.enabled(root))
     errors = read_errors()
     for row in rows:
         if row["error"] is None and row["name"] in errors:
@@ -53,7 +53,7 @@ def info(name: Annotated[str, typer.Argument(help="Enrichment name.")]) -> None:
     enrichment = registry.available.get(name)
     if enrichment is None:
         raise TracesError(f"no enrichment named {name!r}", "see `traces enrichment list`")
-    enabled = name in enrichment_settings.enabled(config_mod.find_root())
+    enabled = name in settings.enabled(config_mod.find_root())
     typer.echo(f"{name} ({'enabled' if enabled else 'disabled'} here)")
     typer.echo(f"  tags:   {enrichment.description}")
     typer.echo(f"  source: {registry.sources.get(name, '')}")
@@ -62,7 +62,7 @@ def info(name: Annotated[str, typer.Argument(help="Enrichment name.")]) -> None:
 @group.command()
 def add(names: Annotated[list[str], typer.Argument(help="Enrichments to enable.")]) -> None:
     """Enable enrichments for everyone (writes the committed .claude/settings.json)."""
-    now = enrichment_settings.change(config_mod.find_root(), add=tuple(names))
+    now = settings.change(config_mod.find_root(), add=tuple(names))
     typer.echo(
         f"enabled: {', '.join(now) or 'none'} (commit .claude/settings.json to share)", err=True
     )
@@ -71,7 +71,7 @@ def add(names: Annotated[list[str], typer.Argument(help="Enrichments to enable."
 @group.command()
 def remove(names: Annotated[list[str], typer.Argument(help="Enrichments to disable.")]) -> None:
     """Disable enrichments for everyone (writes the committed .claude/settings.json)."""
-    now = enrichment_settings.change(config_mod.find_root(), remove=tuple(names))
+    now = settings.change(config_mod.find_root(), remove=tuple(names))
     typer.echo(
         f"enabled: {', '.join(now) or 'none'} (commit .claude/settings.json to share)", err=True
     )

@@ -9,9 +9,9 @@ from typing import Annotated
 
 import typer
 
-from claudetracing import config as config_mod
-from claudetracing import paths
 from claudetracing.cli import app
+from claudetracing.core import config as config_mod
+from claudetracing.core import paths
 
 
 @app.command("import")
@@ -29,14 +29,15 @@ def import_(
     from filelock import Timeout
     from rich.progress import Progress
 
-    from claudetracing import importer, runtime, spool
-    from claudetracing.export import Exporter
-    from claudetracing.pipeline import Pipeline
+    from claudetracing.capture import spool
+    from claudetracing.export import backfill, worker
+    from claudetracing.export.exporter import Exporter
+    from claudetracing.export.prepare import Pipeline
 
     root = config_mod.find_root()
-    since_s = runtime.parse_age(since) if since else None
+    since_s = worker.parse_age(since) if since else None
     found = (
-        importer.expand(transcripts) if transcripts else importer.discover(root, since_s=since_s)
+        backfill.expand(transcripts) if transcripts else backfill.discover(root, since_s=since_s)
     )
     if not found:
         typer.echo(f"no sessions found for {root} in {paths.claude_projects_dir()}", err=True)
@@ -52,7 +53,7 @@ def import_(
     try:
         with Progress(transient=True, console=None) as progress:
             task = progress.add_task("importing", total=len(found))
-            summary = importer.run_import(
+            summary = backfill.run_import(
                 exporter, found, on_done=lambda *_: progress.advance(task)
             )
     finally:
@@ -76,7 +77,7 @@ def import_(
 @app.command()
 def demo() -> None:
     """Run the pipeline on bundled sample sessions into the local store and show the result."""
-    from claudetracing.demo import run_demo
+    from claudetracing.setup.demo import run_demo
 
     result = run_demo()
     typer.echo(f"Sample sessions exported to {result.tracking_uri}")

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from claudetracing import config as config_mod
 from claudetracing.cli import app
-from claudetracing.errors import TracesError
+from claudetracing.core import config as config_mod
+from claudetracing.core.errors import TracesError
 
 if TYPE_CHECKING:
-    from claudetracing.mlflow_backend import MlflowBackend
-    from claudetracing.query import Filters
+    from claudetracing.export.backend import MlflowBackend
+    from claudetracing.query.search import Filters
 
 
 class SearchFormat(str, Enum):
@@ -39,7 +39,7 @@ class GroupBy(str, Enum):
 
 
 def _backend(experiment: str | None) -> MlflowBackend:
-    from claudetracing.mlflow_backend import MlflowBackend
+    from claudetracing.export.backend import MlflowBackend
 
     cfg = config_mod.load(config_mod.find_root())
     return MlflowBackend(cfg.tracking_uri, experiment or cfg.experiment)
@@ -48,7 +48,7 @@ def _backend(experiment: str | None) -> MlflowBackend:
 def _window(
     hours: float | None, since: str | None, until: str | None, default_since: str | None = None
 ) -> Filters:
-    from claudetracing.query import Filters, parse_time
+    from claudetracing.query.search import Filters, parse_time
 
     if hours is not None and since:
         raise TracesError("--hours and --since exclude each other", "pass only one of them")
@@ -76,9 +76,9 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Experiments that follow the convention, with trace counts and last activity."""
-    from claudetracing import query, render
+    from claudetracing.query import render, search
 
-    rows = query.list_experiments(_backend(None))
+    rows = search.list_experiments(_backend(None))
     if as_json:
         typer.echo(json.dumps([r.__dict__ for r in rows], indent=2))
     elif not rows:
@@ -109,25 +109,25 @@ def search(
     budget: Annotated[int, typer.Option(help="Characters for -f context.")] = 20_000,
 ) -> None:
     """Find traces; every filter runs on the server."""
-    from claudetracing import query, render
+    from claudetracing.query import render, search
 
     if limit < 1:
         raise TracesError(f"--limit must be at least 1, got {limit}", "for example --limit 50")
     backend = _backend(experiment)
     chosen = fmt or (SearchFormat.table if sys.stdout.isatty() else SearchFormat.json)
     if trace_id:
-        found = [query.get(backend, trace_id)]
+        found = [search.get(backend, trace_id)]
     else:
         filters = _window(hours, since, until)
         filters.session, filters.user, filters.repo = session, user, repo
         filters.branch, filters.status = branch, status
-        found = query.search(
+        found = search.search(
             backend, filters, limit=limit, include_spans=chosen is SearchFormat.context
         )
     if chosen is SearchFormat.context:
         typer.echo(render.context(found, budget))
         return
-    rows = [query.row_of(t) for t in found]
+    rows = [search.row_of(t) for t in found]
     if chosen is SearchFormat.json:
         typer.echo(render.traces_json(rows))
     else:
@@ -141,9 +141,9 @@ def show(
     experiment: ExperimentOpt = None,
 ) -> None:
     """The span tree of one trace: tools, subagents, durations, tokens, cost, errors."""
-    from claudetracing import query, render
+    from claudetracing.query import render, search
 
-    render.console().print(render.span_tree(query.get(_backend(experiment), trace_id)))
+    render.console().print(render.span_tree(search.get(_backend(experiment), trace_id)))
 
 
 @app.command()
@@ -160,12 +160,12 @@ def usage(
     ] = UsageFormat.table,
 ) -> None:
     """Tokens and USD cost over a time window, grouped: where the money went."""
-    from claudetracing import query, render
+    from claudetracing.query import render, search
 
     if days is not None and since:
         raise TracesError("--days and --since exclude each other", "pass only one of them")
     filters = _window(None, since or (f"{days}d" if days else None), until, default_since="7d")
-    rows = query.usage(_backend(experiment), filters, by.value)
+    rows = search.usage(_backend(experiment), filters, by.value)
     if fmt is UsageFormat.json:
         typer.echo(json.dumps([r.as_dict() for r in rows], indent=2))
         return

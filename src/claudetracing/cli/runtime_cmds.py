@@ -8,16 +8,16 @@ from typing import Annotated
 
 import typer
 
-from claudetracing import config as config_mod
-from claudetracing import runtime
-from claudetracing import status as status_mod
 from claudetracing.cli import app
+from claudetracing.core import config as config_mod
+from claudetracing.export import worker
+from claudetracing.setup import status as status_mod
 
 
 @app.command()
 def hook() -> None:
     """Called by Claude Code. Spools the event and returns at once; never fails the session."""
-    from claudetracing.hook import main
+    from claudetracing.capture.hook import main
 
     sys.exit(main())
 
@@ -29,7 +29,7 @@ def flush(
     ] = 60.0,
 ) -> None:
     """Export everything pending now, in the foreground, and report what failed and why."""
-    report = runtime.drain(
+    report = worker.drain(
         force=True, wait_for_lock=wait, progress=lambda m: typer.echo(m, err=True)
     )
     if report.busy:

@@ -9,13 +9,13 @@ from typing import Annotated
 
 import typer
 
-from claudetracing import config as config_mod
-from claudetracing import project_setup
 from claudetracing.cli import app
-from claudetracing.errors import TracesError
+from claudetracing.core import config as config_mod
+from claudetracing.core.errors import TracesError
+from claudetracing.setup import project
 
 
-def _show_plan(plan: project_setup.Plan, remote: list[str]) -> None:
+def _show_plan(plan: project.Plan, remote: list[str]) -> None:
     typer.echo(f"tracking URI: {plan.tracking_uri}", err=True)
     typer.echo(f"experiment:   {plan.experiment}", err=True)
     for step in remote:
@@ -36,15 +36,15 @@ def _show_plan(plan: project_setup.Plan, remote: list[str]) -> None:
 def _enrichment_env(enrichments: str | None) -> dict[str, str]:
     if enrichments is None:
         return {}
-    from claudetracing import enrichment_registry
+    from claudetracing.enrichments import registry as registry_mod
 
-    names = enrichment_registry.enabled_names(enrichments)
-    registry = enrichment_registry.load_registry()
-    unknown = [n for n in names if n not in registry.available]
+    names = registry_mod.enabled_names(enrichments)
+    installed = registry_mod.load_registry()
+    unknown = [n for n in names if n not in installed.available]
     if unknown:
         raise TracesError(
             f"unknown enrichment(s): {', '.join(unknown)}",
-            f"installed: {', '.join(sorted(registry.available))}",
+            f"installed: {', '.join(sorted(installed.available))}",
         )
     return {config_mod.ENRICHMENTS: ",".join(names) or "none"}
 
@@ -77,7 +77,7 @@ def init(
     verify: Annotated[bool, typer.Option(help="Write and read back a test trace.")] = True,
 ) -> None:
     """Set up tracing for this repository: hooks, configuration, .gitignore; then verify."""
-    from claudetracing import databricks, wizard, workspace_setup
+    from claudetracing.setup import databricks, wizard, workspace
 
     if sum(bool(x) for x in (local, tracking_uri, profile)) > 1:
         raise TracesError(
@@ -105,7 +105,7 @@ def init(
     choice = None
     remote: list[str] = []
     if profile:
-        chosen = workspace_setup.find_profile(profile)
+        chosen = workspace.find_profile(profile)
         for name in databricks.overriding_env():
             typer.secho(
                 f"warning: {name} is set and overrides profile {profile!r} for MLflow "
@@ -116,8 +116,8 @@ def init(
         if interactive and not experiment and not scope:
             choice = wizard.ask_experiment(root, chosen)
         else:
-            choice = workspace_setup.choose(root, chosen, scope=scope, experiment=experiment)
-        plan = workspace_setup.plan(root, choice, extra)
+            choice = workspace.choose(root, chosen, scope=scope, experiment=experiment)
+        plan = workspace.plan(root, choice, extra)
         remote = [
             f"signed in as {choice.user}",
             f"create folder {choice.experiment.rsplit('/', 1)[0]} if missing",
@@ -127,11 +127,9 @@ def init(
             remote.append("the experiment path comes from the team's .claude/settings.json")
     else:
         uri = tracking_uri or config_mod.LOCAL
-        plan = project_setup.plan_init(
+        plan = project.plan_init(
             root,
-            project_setup.SetupOptions(
-                tracking_uri=uri, experiment=experiment, extra_team_env=extra
-            ),
+            project.SetupOptions(tracking_uri=uri, experiment=experiment, extra_team_env=extra),
         )
     _show_plan(plan, remote)
     if dry_run:
@@ -144,8 +142,8 @@ def init(
             typer.echo("nothing written", err=True)
             raise typer.Exit(1)
     if choice is not None:
-        workspace_setup.prepare_remote(choice)
-    written = project_setup.apply(plan)
+        workspace.prepare_remote(choice)
+    written = project.apply(plan)
     for path in written:
         typer.echo(f"wrote {path}", err=True)
     if verify:
@@ -160,17 +158,18 @@ def init(
     )
 
 
-def _verify(root: Path, plan: project_setup.Plan) -> None:
-    from claudetracing import enrichment_registry, status
+def _verify(root: Path, plan: project.Plan) -> None:
+    from claudetracing.enrichments import registry
+    from claudetracing.setup import status
 
     cfg = config_mod.load(root)
-    experiment_id = project_setup.verify(cfg)
+    experiment_id = project.verify(cfg)
     typer.echo(
         f"verified: a test trace was written to and read back from experiment "
         f"{plan.experiment!r} (id {experiment_id}), then removed",
         err=True,
     )
-    enabled = enrichment_registry.enabled_names(cfg.get(config_mod.ENRICHMENTS))
+    enabled = registry.enabled_names(cfg.get(config_mod.ENRICHMENTS))
     for warning in status.enrichment_warnings(cfg, enabled):
         typer.secho(f"warning: {warning.what}", fg="yellow", err=True)
         typer.echo(f"  fix: {warning.fix}", err=True)
@@ -182,7 +181,7 @@ def disable(
 ) -> None:
     """Remove exactly what `traces init` added; nothing else."""
     root = config_mod.find_root(path)
-    removed = project_setup.disable(root)
+    removed = project.disable(root)
     for item in removed:
         typer.echo(f"updated {item}", err=True)
     if not removed:

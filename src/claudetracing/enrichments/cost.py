@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from claudetracing import pricing
-from claudetracing.enrichment_api import Enrichment, TurnContext
+from claudetracing.enrichments.api import Enrichment, TurnContext
+from claudetracing.trace import pricing
 
 
 def _enrich(context: TurnContext) -> dict[str, object]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from claudetracing.enrichment_api import Enrichment, TurnContext
-from claudetracing.turns import ToolCall
+from claudetracing.enrichments.api import Enrichment, TurnContext
+from claudetracing.transcript.turns import ToolCall
 
 EDIT_TOOLS = {
     "Write": "file_path",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from claudetracing import git_info
-from claudetracing.enrichment_api import Enrichment, TurnContext
+from claudetracing.core import git_info
+from claudetracing.enrichments.api import Enrichment, TurnContext
 
 
 def _enrich(context: TurnContext) -> dict[str, object]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from claudetracing.enrichment_api import Enrichment, TurnContext
+from claudetracing.enrichments.api import Enrichment, TurnContext
 
 
 def _enrich(context: TurnContext) -> dict[str, object]:

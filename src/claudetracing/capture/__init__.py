@@ -1,0 +1,1 @@
+"""The hook side: spool each Claude Code event and start the exporter; stdlib only."""

@@ -1,0 +1,1 @@
+"""What every layer stands on: errors, paths, files, configuration and the small outside systems."""

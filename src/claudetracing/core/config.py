@@ -1,0 +1,106 @@
+"""The effective configuration of a repository, and where each value came from."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from claudetracing.core import claude_settings, paths
+
+TRACKING_URI = "CLAUDETRACING_TRACKING_URI"
+EXPERIMENT = "CLAUDETRACING_EXPERIMENT"
+PROFILE = "CLAUDETRACING_PROFILE"
+ENRICHMENTS = "CLAUDETRACING_ENRICHMENTS"
+USER = "CLAUDETRACING_USER"
+LOCAL = "local"
+REDACT_PATTERNS = "CLAUDETRACING_REDACT_PATTERNS"
+CONTENT = "CLAUDETRACING_CONTENT"
+# Knobs of this machine's runtime, not of a repository's tracing: not shown as settings.
+RUNTIME_ONLY = frozenset(
+    {
+        "CLAUDETRACING_HOME",
+        "CLAUDETRACING_NO_EXPORTER",
+        "CLAUDETRACING_GIVE_UP_AFTER",
+        "CLAUDETRACING_MAX_CONTENT_CHARS",
+        "CLAUDETRACING_DISABLED",
+    }
+)
+
+
+@dataclass
+class Value:
+    value: str | None
+    source: str  # "default", a settings file path, or "environment"
+
+
+@dataclass
+class Config:
+    root: Path
+    values: dict[str, Value] = field(default_factory=dict)
+
+    def get(self, key: str) -> str | None:
+        found = self.values.get(key)
+        return found.value if found else None
+
+    @property
+    def tracking_uri(self) -> str:
+        uri = self.get(TRACKING_URI) or LOCAL
+        return paths.local_tracking_uri() if uri == LOCAL else uri
+
+    @property
+    def experiment(self) -> str:
+        return self.get(EXPERIMENT) or default_experiment(self.root)
+
+    @property
+    def is_local(self) -> bool:
+        return (self.get(TRACKING_URI) or LOCAL) == LOCAL
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The project folder: the nearest one with a `.claude` folder or a `.git`, else `start`."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / ".claude" / "settings.json").is_file() or (folder / ".git").exists():
+            return folder
+    return here
+
+
+def repo_slug(root: Path) -> str:
+    """A name for the repository: from its git remote (`org/repo` → `repo`), else the folder."""
+    from claudetracing.core.git_info import remote_repo_name
+
+    name = remote_repo_name(root) or root.name
+    from claudetracing.core.naming import repo_component
+
+    return repo_component(name.rsplit("/", 1)[-1])
+
+
+def default_experiment(root: Path) -> str:
+    return f"claude-code/{repo_slug(root)}"
+
+
+def load(root: Path | None = None, *, environ: dict[str, str] | None = None) -> Config:
+    """Merge defaults < user settings < team settings < personal settings < environment."""
+    root = root or find_root()
+    environ = dict(os.environ) if environ is None else environ
+    config = Config(root=root)
+    layers = [
+        (paths.claude_config_dir() / "settings.json", "user settings"),
+        (claude_settings.team_settings_path(root), "team settings"),
+        (claude_settings.personal_settings_path(root), "personal settings"),
+    ]
+    for path, label in layers:
+        for key, value in claude_settings.env_of(path).items():
+            config.values[key] = Value(value, f"{label} ({path})")
+    for key in sorted(k for k in environ if k.startswith(claude_settings.ENV_PREFIX)):
+        if key in RUNTIME_ONLY:
+            continue
+        if environ.get(key):
+            found = config.values.get(key)
+            # Claude Code copies settings `env` into hook processes: same value, same source.
+            if found is None or found.value != environ[key]:
+                config.values[key] = Value(environ[key], "environment")
+    config.values.setdefault(TRACKING_URI, Value(LOCAL, "default (embedded local store)"))
+    config.values.setdefault(EXPERIMENT, Value(default_experiment(root), "default (convention)"))
+    return config

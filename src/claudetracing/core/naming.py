@@ -1,0 +1,66 @@
+"""The experiment naming convention for workspaces: where a repository's traces belong."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+from claudetracing.core.errors import TracesError
+
+SHARED = "shared"
+PERSONAL = "personal"
+_VALID = re.compile(r"^/[A-Za-z0-9 ._@+\-/]+$")
+
+
+def normalise(path: str) -> str:
+    """A workspace path as Databricks' get-by-name matches it: no `/Workspace` prefix, no `//`,
+    no trailing slash. Databricks shows the prefix in its UI; its API rejects or misses it."""
+    text = re.sub(r"/{2,}", "/", path.strip())
+    if text == "/Workspace" or text.startswith("/Workspace/"):
+        text = text[len("/Workspace") :] or "/"
+    return text.rstrip("/") or "/"
+
+
+def repo_component(name: str) -> str:
+    """A repository name made safe for a path component."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
+    return cleaned or "repo"
+
+
+def conventional(scope: str, user: str, repo: str) -> str:
+    if scope == SHARED:
+        return f"/Shared/claude-code/{repo_component(repo)}"
+    if scope == PERSONAL:
+        return f"/Users/{user}/claude-code/{repo_component(repo)}"
+    raise TracesError(f"unknown scope {scope!r}", "use --scope shared or --scope personal")
+
+
+def validate(path: str, user: str) -> str:
+    """Accept a custom path only inside /Shared or the user's own folder; return it normalised."""
+    normal = normalise(path)
+    if not normal.startswith("/"):
+        raise TracesError(
+            f"experiment path {path!r} is not absolute",
+            f"use a workspace path such as /Shared/claude-code/<repo> or /Users/{user}/…",
+        )
+    if not _VALID.match(normal) or ".." in normal.split("/"):
+        raise TracesError(
+            f"experiment path {path!r} has characters a workspace path cannot have",
+            "use letters, digits, spaces and . _ - @ + /",
+        )
+    own = f"/Users/{user}/"
+    if not (normal.startswith("/Shared/") or normal.startswith(own)):
+        raise TracesError(
+            f"experiment path {normal!r} is outside /Shared and your folder {own}",
+            f"choose a path under /Shared/ or {own}",
+        )
+    if normal.count("/") < 2:
+        raise TracesError(
+            f"experiment path {normal!r} needs a folder and a name",
+            "for example /Shared/claude-code/<repo>",
+        )
+    return normal
+
+
+def parent(path: str) -> str:
+    return posixpath.dirname(path)

@@ -1,0 +1,1 @@
+"""The detached worker, the exporter, the ledger and the one MLflow backend."""

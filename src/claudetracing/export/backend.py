@@ -1,0 +1,307 @@
+"""The one module that talks to MLflow: experiments, writing span trees, finding turns."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING, Any
+
+from claudetracing.core import paths
+from claudetracing.core.errors import BackendError
+from claudetracing.trace.builder import COST_ATTRIBUTE, TURN_KEY_TAG, SpanNode, TurnTrace
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities import LiveSpan, Trace
+
+
+def _quiet_mlflow() -> None:
+    # Our exporter runs detached; MLflow's start-up chatter would only fill our log.
+    os.environ.setdefault("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
+    os.environ.setdefault("MLFLOW_TRACE_SAMPLING_RATIO", "1.0")
+    # MLflow would fetch a price catalog from GitHub for every LLM span (slow, and air-gapped
+    # machines cannot): we price spans ourselves.
+    os.environ.setdefault("MLFLOW_MODEL_CATALOG_URI", "")
+    # MLflow retries a failing server for minutes; the spool retries for days. Fail fast here.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+    os.environ.setdefault("MLFLOW_DATABRICKS_ENDPOINT_HTTP_RETRY_TIMEOUT", "60")
+    import mlflow  # noqa: F401 - configures its loggers on import; quiet them after that
+
+    for name in ("mlflow", "alembic", "databricks"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+_batch: list[Any] | None = None  # spans of the trace being written, held until its root ends
+
+
+def _batch_span_writes() -> None:
+    """Store a trace's spans with one call when its root ends, not one transaction per span.
+
+    MLflow's exporter logs every span as it ends; on SQLite that is a transaction each, over
+    90% of our export time (bench/RESULTS.md, export.split). We write whole, finished trees,
+    so holding the spans until the root ends changes nothing but the number of writes. If a
+    future MLflow renames this method, spans are simply written one by one again."""
+    try:
+        from mlflow.tracing.export.mlflow_v3 import MlflowV3SpanExporter
+    except ImportError:
+        return
+    original = getattr(MlflowV3SpanExporter, "_export_spans_incrementally", None)
+    if original is None or getattr(original, "_claudetracing", False):
+        return
+
+    def batched(self: Any, spans: Any) -> None:
+        global _batch
+        if _batch is not None:
+            _batch.extend(spans)
+            if all(getattr(s, "_parent", None) is not None for s in spans):
+                return
+            spans, _batch = list(_batch), []
+        original(self, spans)
+
+    batched._claudetracing = True  # type: ignore[attr-defined]
+    MlflowV3SpanExporter._export_spans_incrementally = batched  # type: ignore[method-assign]
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class MlflowBackend:
+    """An MLflow tracking destination: one tracking URI, one experiment."""
+
+    def __init__(self, tracking_uri: str, experiment_name: str) -> None:
+        self.tracking_uri = tracking_uri
+        self.experiment_name = experiment_name
+        self._client: MlflowClient | None = None
+        self._experiment_id: str | None = None
+
+    @property
+    def is_local_sqlite(self) -> bool:
+        return self.tracking_uri.startswith("sqlite:")
+
+    def connect(self, *, create: bool = True) -> str:
+        """Point MLflow at the destination and return the experiment id (created if asked)."""
+        if self._experiment_id is not None:
+            return self._experiment_id
+        _quiet_mlflow()
+        import mlflow
+
+        if self.is_local_sqlite:
+            paths.local_store_dir().mkdir(parents=True, exist_ok=True)
+        mlflow.set_tracking_uri(self.tracking_uri)
+        client = mlflow.MlflowClient(tracking_uri=self.tracking_uri)
+        try:
+            experiment = client.get_experiment_by_name(self.experiment_name)
+            if experiment is None:
+                if not create:
+                    raise BackendError(
+                        f"experiment {self.experiment_name!r} does not exist "
+                        f"at {self.tracking_uri}",
+                        "run `traces init` to create it",
+                    )
+                artifact = paths.local_artifact_uri() if self.is_local_sqlite else None
+                experiment_id = client.create_experiment(
+                    self.experiment_name, artifact_location=artifact
+                )
+            else:
+                experiment_id = experiment.experiment_id
+        except BackendError:
+            raise
+        except Exception as exc:  # every MLflow/HTTP failure becomes one message
+            raise self._explain(exc) from exc
+        self._client = client
+        self._experiment_id = experiment_id
+        return experiment_id
+
+    def _explain(self, exc: BaseException) -> BackendError:
+        text = _short(exc)
+        lowered = str(exc).lower()
+        if self.tracking_uri.startswith("databricks"):
+            profile = self.tracking_uri.partition("://")[2] or "DEFAULT"
+            # A logged-out profile reaches us as the workspace's 401: MLflow falls back to
+            # sending no token when the SDK cannot get one.
+            if (
+                "default credentials" in lowered
+                or "auth login" in lowered
+                or "invalid_grant" in lowered
+                or "refresh token" in lowered
+                or "unauthenticated" in lowered
+                or "credential was not sent" in lowered
+            ):
+                return BackendError(
+                    f"not logged in to Databricks with profile {profile!r} ({text})",
+                    f"run `databricks auth login --profile {profile}`, then `traces flush`",
+                )
+        return BackendError(
+            f"cannot reach the tracking backend {self.tracking_uri}: {text}",
+            "check the server or login, then run `traces flush`",
+        )
+
+    @property
+    def client(self) -> MlflowClient:
+        self.connect()
+        assert self._client is not None
+        return self._client
+
+    def find_turn(self, turn_key: str) -> str | None:
+        """The trace already exported for this turn, if any (the exactly-once check)."""
+        experiment_id = self.connect()
+        try:
+            found = self.client.search_traces(
+                locations=[experiment_id],
+                filter_string=f"tags.`{TURN_KEY_TAG}` = {_quote(turn_key)}",
+                max_results=1,
+                include_spans=False,
+            )
+        except Exception as exc:
+            raise BackendError(f"cannot search traces: {_short(exc)}") from exc
+        return found[0].info.trace_id if found else None
+
+    def write(self, trace: TurnTrace) -> str:
+        """Store the span tree as one trace and return its id."""
+        experiment_id = self.connect()
+        import mlflow
+
+        # Spans go to the global tracking URI: set it per write, one exporter may serve many.
+        mlflow.set_tracking_uri(self.tracking_uri)
+        global _batch
+        _batch_span_writes()
+        _batch = []
+        try:
+            root = self._start(mlflow, trace.root, None, experiment_id, trace, trace.key)
+            self._finish_children(mlflow, trace.root, root, trace.key)
+            self._end(root, trace.root)
+        except Exception as exc:
+            raise BackendError(
+                f"cannot write the trace of turn {trace.key}: {_short(exc)}"
+            ) from exc
+        finally:
+            _batch = None
+        return str(root.trace_id)
+
+    def get(self, trace_id: str) -> Trace | None:
+        try:
+            return self.client.get_trace(trace_id)
+        except Exception:
+            return None
+
+    def find_orphans(self, turn_key: str, start_ns: int, end_ns: int) -> list[str]:
+        """Traces holding spans of this turn but not its tags: what a kill during upload leaves
+        on servers that store spans before the trace itself (and its tags) is created."""
+        experiment_id = self.connect()
+        window = (
+            f"trace.timestamp_ms >= {start_ns // 1_000_000 - 1}"
+            f" AND trace.timestamp_ms <= {end_ns // 1_000_000 + 1}"
+        )
+        try:
+            found = self.client.search_traces(
+                locations=[experiment_id], filter_string=window, max_results=100
+            )
+        except Exception as exc:
+            raise BackendError(f"cannot search traces: {_short(exc)}") from exc
+        return [
+            t.info.trace_id
+            for t in found
+            if t.info.tags.get(TURN_KEY_TAG) != turn_key
+            and any(s.attributes.get(TURN_KEY_TAG) == turn_key for s in t.data.spans)
+        ]
+
+    def recent_tag_values(self, tag: str, limit: int = 20) -> list[str]:
+        """The tag's values on the experiment's newest traces (those that have it)."""
+        experiment_id = self.connect(create=False)
+        found = self.client.search_traces(
+            locations=[experiment_id],
+            max_results=limit,
+            order_by=["timestamp_ms DESC"],
+            include_spans=False,
+        )
+        return [t.info.tags[tag] for t in found if tag in t.info.tags]
+
+    def convention_experiments(self) -> list[Any]:
+        """Experiments named by the convention: a `claude-code` folder (workspace or local)."""
+        _quiet_mlflow()
+        import mlflow
+
+        mlflow.set_tracking_uri(self.tracking_uri)
+        client = mlflow.MlflowClient(tracking_uri=self.tracking_uri)
+        try:
+            found = client.search_experiments(
+                filter_string="name LIKE '%claude-code/%'", max_results=1000
+            )
+        except Exception as exc:
+            raise BackendError(
+                f"cannot list experiments at {self.tracking_uri}: {_short(exc)}",
+                "check the login or server with `traces status`",
+            ) from exc
+        return sorted(found, key=lambda e: e.name)
+
+    def span_count(self, trace_id: str) -> int:
+        trace = self.get(trace_id)
+        return len(trace.data.spans) if trace is not None else 0
+
+    def confirm(self, trace_id: str, expected_spans: int) -> None:
+        """Read the trace back; raise unless every span arrived."""
+        trace = self.get(trace_id)
+        if trace is None:
+            raise BackendError(f"trace {trace_id} was written but cannot be read back")
+        got = len(trace.data.spans)
+        if got != expected_spans:
+            raise BackendError(f"trace {trace_id} has {got} spans, expected {expected_spans}")
+
+    def delete(self, trace_ids: list[str]) -> None:
+        experiment_id = self.connect()
+        self.client.delete_traces(experiment_id=experiment_id, trace_ids=trace_ids)
+
+    def _start(
+        self,
+        mlflow: Any,
+        node: SpanNode,
+        parent: LiveSpan | None,
+        experiment_id: str,
+        trace: TurnTrace | None,
+        turn_key: str,
+    ) -> LiveSpan:
+        attributes = {
+            k: v for k, v in node.attributes.items() if v is not None or k == COST_ATTRIBUTE
+        }
+        if turn_key:
+            attributes[TURN_KEY_TAG] = turn_key
+        kwargs: dict[str, Any] = {}
+        if trace is not None:
+            kwargs = {
+                "tags": trace.tags,
+                "metadata": trace.metadata,
+                "experiment_id": experiment_id,
+            }
+        return mlflow.start_span_no_context(
+            node.name,
+            span_type=node.span_type,
+            parent_span=parent,
+            inputs=node.inputs,
+            attributes=attributes,
+            start_time_ns=node.start_ns,
+            **kwargs,
+        )
+
+    def _finish_children(self, mlflow: Any, node: SpanNode, live: LiveSpan, key: str) -> None:
+        for child in node.children:
+            span = self._start(mlflow, child, live, "", None, key)
+            self._finish_children(mlflow, child, span, key)
+            self._end(span, child)
+
+    @staticmethod
+    def _end(span: LiveSpan, node: SpanNode) -> None:
+        from mlflow.entities import SpanStatus, SpanStatusCode
+
+        span.end(
+            outputs=node.outputs,
+            status=SpanStatus(SpanStatusCode(node.status), node.status_message),
+            end_time_ns=node.end_ns,
+        )
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]

@@ -1,0 +1,321 @@
+"""The exporter: drains the spool, one process at a time, and removes an entry only once landed."""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.handlers
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from claudetracing.capture import spool
+from claudetracing.core import paths
+from claudetracing.core.errors import TracesError
+
+if TYPE_CHECKING:
+    from claudetracing.export.exporter import Exporter, ExportReport
+
+log = logging.getLogger("claudetracing.exporter")
+
+TURN_WAIT_S = 20.0  # how long a Stop waits for its turn to reach the transcript
+POLL_S = 0.25
+BACKOFF_BASE_S = 5.0
+BACKOFF_MAX_S = 900.0
+DEFAULT_GIVE_UP = "7d"
+FINAL_EVENTS = frozenset({"SessionEnd", "StopFailure"})
+EXPORT_EVENTS = frozenset({"Stop", "SessionEnd", "StopFailure"})
+
+
+def parse_age(text: str) -> float:
+    """'90s', '15m', '12h', '7d' (or plain seconds) to seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    text = text.strip().lower()
+    try:
+        if text and text[-1] in units:
+            return float(text[:-1]) * units[text[-1]]
+        return float(text)
+    except ValueError as exc:
+        raise TracesError(
+            f"cannot read the age {text!r}", "use a number with s, m, h, d or w, such as 7d"
+        ) from exc
+
+
+def give_up_after() -> float:
+    return parse_age(os.environ.get("CLAUDETRACING_GIVE_UP_AFTER", DEFAULT_GIVE_UP))
+
+
+def status_path() -> Path:
+    return spool.spool_dir() / "status.json"
+
+
+def read_status() -> dict[str, object]:
+    try:
+        body = json.loads(status_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _write_status(**changes: object) -> None:
+    body = {**read_status(), **changes}
+    try:
+        paths.ensure_private_dir(spool.spool_dir())
+        spool._write_private(status_path(), json.dumps(body, indent=1).encode())
+    except OSError:
+        log.exception("cannot write %s", status_path())
+
+
+@dataclass
+class DrainReport:
+    exported: int = 0
+    already: int = 0
+    done_entries: int = 0
+    retrying: dict[str, str] = field(default_factory=dict)  # entry name -> reason
+    failed: list[str] = field(default_factory=list)  # moved to failed/ now
+    corrupt: list[str] = field(default_factory=list)
+    busy: bool = False  # another exporter holds the lock
+    skipped_lines: int = 0
+
+
+Progress = Callable[[str], None]
+
+
+def _root_for(entry: spool.Entry) -> Path:
+    from claudetracing.core.config import find_root
+
+    project = entry.env.get("CLAUDE_PROJECT_DIR") or entry.payload.get("cwd") or os.getcwd()
+    return find_root(Path(str(project)))
+
+
+class _Drainer:
+    def __init__(self, *, force: bool, progress: Progress | None) -> None:
+        self.force = force
+        self.progress = progress
+        self.report = DrainReport()
+        self.exporters: dict[tuple[str, str], Exporter] = {}
+        # Each entry is tried at most once per drain: a pass that takes longer than the backoff
+        # must not turn into a loop against a backend that is down.
+        self.tried: set[str] = set()
+
+    def _exporter(self, entry: spool.Entry) -> Exporter:
+        from claudetracing.core import config as config_mod
+        from claudetracing.export.exporter import Exporter
+        from claudetracing.export.prepare import Pipeline
+
+        root = _root_for(entry)
+        environ = {**entry.env}
+        cfg = config_mod.load(root, environ=environ)
+        key = (str(root), json.dumps(environ, sort_keys=True))
+        if key not in self.exporters:
+            self.exporters[key] = Exporter(cfg, pipeline=Pipeline(cfg))
+        return self.exporters[key]
+
+    def run_once(self) -> int:
+        """Process every due entry once; return how many were due."""
+        now = time.time()
+        groups: dict[str, list[spool.Entry]] = {}
+        due = 0
+        for path in spool.entries():
+            try:
+                entry = spool.load(path)
+            except (OSError, ValueError) as exc:
+                if not path.exists():
+                    continue  # another drain finished it
+                self._set_aside(path, spool.CORRUPT, f"unreadable spool entry: {exc}")
+                continue
+            if entry.event not in EXPORT_EVENTS:
+                path.unlink(missing_ok=True)
+                continue
+            if not entry.transcript:
+                self._set_aside(path, spool.CORRUPT, "the hook payload has no transcript_path")
+                continue
+            if entry.attempts and now - entry.received_at > give_up_after():
+                self._set_aside(
+                    path,
+                    spool.FAILED,
+                    f"gave up after {entry.attempts} attempts: {entry.last_error}",
+                )
+                continue
+            if path.name in self.tried or (not self.force and entry.next_attempt_at > now):
+                continue
+            self.tried.add(path.name)
+            groups.setdefault(entry.transcript, []).append(entry)
+            due += 1
+        for transcript, batch in groups.items():
+            self._export_group(Path(transcript), batch)
+        return due
+
+    def _set_aside(self, path: Path, folder: str, reason: str) -> None:
+        log.error("%s: %s", path.name, reason)
+        try:
+            target = spool.move(path, folder)
+        except OSError:
+            return
+        target.with_suffix(".reason").write_text(reason + "\n", encoding="utf-8")
+        (self.report.corrupt if folder == spool.CORRUPT else self.report.failed).append(path.name)
+        _write_status(last_error=reason, last_error_at=time.time(), last_error_entry=path.name)
+
+    def _export_group(self, transcript: Path, batch: list[spool.Entry]) -> None:
+        batch.sort(key=lambda e: e.received_at)
+        final = any(e.event in FINAL_EVENTS for e in batch)
+        stops = [e for e in batch if e.event == "Stop"]
+        # A Stop promises a finished turn, and says how it ended; the file can lag behind it.
+        promise = stops[-1] if stops else None
+        answer = promise.payload.get("last_assistant_message") if promise else None
+        hint = answer if isinstance(answer, str) else None
+        # A Stop without the answer's text (older versions) still says its turn is over.
+        stopped_at = promise.received_at if promise is not None and hint is None else None
+        try:
+            exporter = self._exporter(batch[-1])
+            if self.progress:
+                self.progress(f"exporting {transcript.name}")
+            deadline = time.monotonic() + TURN_WAIT_S
+            while True:
+                report = exporter.export_transcript(
+                    transcript, done_hint=hint, stopped_at=stopped_at
+                )
+                self._count(report)
+                waiting = (
+                    promise is not None
+                    and report.pending
+                    and (
+                        report.pending_started_ns is None
+                        or report.pending_started_ns / 1e9 <= promise.received_at
+                    )
+                )
+                if not waiting:
+                    break
+                if time.monotonic() >= deadline:
+                    if final:
+                        break  # the session is over: the turn is taken as it stands, below
+                    raise TracesError(
+                        f"the turn reported at Stop is not complete in {transcript} yet",
+                        "it will be retried; `traces flush` retries now",
+                    )
+                time.sleep(POLL_S)
+            if final:
+                # SessionEnd: nothing more will be written; an unfinished turn goes as it is.
+                self._count(exporter.export_transcript(transcript, final=True))
+        except Exception as exc:  # the exporter never dies of one transcript
+            reason = str(exc) if isinstance(exc, TracesError) else f"{type(exc).__name__}: {exc}"
+            log.warning("export of %s failed: %s", transcript, reason)
+            self._retry_later(batch, reason)
+            return
+        for entry in batch:
+            entry.path.unlink(missing_ok=True)
+            self.report.done_entries += 1
+        _write_status(last_success_at=time.time())
+
+    def _count(self, report: ExportReport) -> None:
+        self.report.exported += len(report.exported)
+        self.report.already += report.already + report.copied
+        # Re-reads of a lagging file see the same broken lines again: count them once.
+        self.report.skipped_lines = max(self.report.skipped_lines, report.skipped_lines)
+
+    def _retry_later(self, batch: list[spool.Entry], reason: str) -> None:
+        now = time.time()
+        limit = give_up_after()
+        for entry in batch:
+            if now - entry.received_at > limit:
+                self._set_aside(
+                    entry.path,
+                    spool.FAILED,
+                    f"gave up after {entry.attempts + 1} attempts: {reason}",
+                )
+                continue
+            entry.attempts += 1
+            entry.last_error = reason
+            entry.next_attempt_at = now + min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2**entry.attempts)
+            try:
+                spool.save(entry)
+            except OSError:
+                log.exception("cannot update %s", entry.path)
+            self.report.retrying[entry.path.name] = reason
+        _write_status(last_error=reason, last_error_at=now)
+
+
+def drain(
+    *, force: bool = False, wait_for_lock: float = 0.0, progress: Progress | None = None
+) -> DrainReport:
+    """Export everything due. With `force`, backoff is ignored (that is `traces flush`)."""
+    from filelock import Timeout
+
+    lock = spool.exporter_lock()
+    drainer = _Drainer(force=force, progress=progress)
+    while True:
+        try:
+            lock.acquire(timeout=wait_for_lock)
+        except Timeout:
+            drainer.report.busy = True
+            return drainer.report
+        try:
+            # Loop while entries keep arriving; each pass only takes what is due.
+            while drainer.run_once() and not force:
+                pass
+            if force:
+                drainer.force = False
+        finally:
+            lock.release()
+        # An entry written while we released the lock would otherwise wait for the next hook.
+        if not _has_due(exclude=drainer.tried):
+            return drainer.report
+        wait_for_lock = 0.0
+
+
+def _has_due(exclude: set[str]) -> bool:
+    now = time.time()
+    for path in spool.entries():
+        if path.name in exclude:
+            continue
+        try:
+            if spool.load(path).next_attempt_at <= now:
+                return True
+        except (OSError, ValueError):
+            return True
+    return False
+
+
+def _configure_logging() -> None:
+    folder = paths.ensure_private_dir(paths.data_dir() / "logs")
+    handler = logging.handlers.RotatingFileHandler(
+        folder / "exporter.log", maxBytes=1_000_000, backupCount=3, encoding="utf-8"
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+MAX_LIFETIME_S = 900
+
+
+def main() -> int:
+    """`python -m claudetracing.export.worker`: the detached exporter started by the hook."""
+    _configure_logging()
+    # A hung network call must not hold the lock forever: whatever is unfinished stays in the
+    # spool for the next exporter.
+    signal.alarm(MAX_LIFETIME_S)
+    try:
+        report = drain()
+        log.info(
+            "drain: %d exported, %d already there, %d retrying, %d failed, %d corrupt%s",
+            report.exported,
+            report.already,
+            len(report.retrying),
+            len(report.failed),
+            len(report.corrupt),
+            " (another exporter was running)" if report.busy else "",
+        )
+    except BaseException:
+        log.exception("exporter crashed; entries stay in the spool for the next run")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

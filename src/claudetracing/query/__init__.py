@@ -1,0 +1,1 @@
+"""Search, show and usage over the traces a destination holds."""

@@ -1,0 +1,207 @@
+"""How traces look in a terminal: tables, the span tree, usage bars, and a compact LLM context."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from claudetracing.query.search import ExperimentRow, TraceRow, UsageRow, row_of
+
+BAR_WIDTH = 40
+
+
+def _short(text: str, size: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= size else flat[: size - 1] + "…"
+
+
+def _money(value: float | None) -> str:
+    return "-" if value is None else f"${value:,.4f}"
+
+
+def _ms(value: int | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value / 1000:.1f}s" if value >= 1000 else f"{value}ms"
+
+
+def experiments_table(rows: list[ExperimentRow]) -> Table:
+    table = _table("experiment", "id", "traces", "last activity (UTC)")
+    for row in rows:
+        count = f"{row.traces:,}+" if row.capped else f"{row.traces:,}"
+        table.add_row(row.name, row.experiment_id, count, row.last_activity or "-")
+    return table
+
+
+def _table(*columns: str) -> Table:
+    table = Table()
+    for name in columns:
+        # One line per row: the last column gives way, never the ids.
+        table.add_column(name, no_wrap=True, overflow="ellipsis" if name == "prompt" else "fold")
+    return table
+
+
+def traces_table(rows: list[TraceRow]) -> Table:
+    table = _table("time (UTC)", "trace id", "status", "duration", "tokens", "cost", "prompt")
+    for row in rows:
+        table.add_row(
+            row.time.replace("+00:00", ""),
+            row.trace_id,
+            row.status,
+            _ms(row.duration_ms),
+            f"{row.tokens['total']:,}",
+            _money(row.cost_usd),
+            _short(row.prompt, 60),
+        )
+    return table
+
+
+def traces_json(rows: list[TraceRow]) -> str:
+    return json.dumps([row.as_dict() for row in rows], indent=2, ensure_ascii=False)
+
+
+def _tool_line(span: Any) -> str:
+    inputs = span.inputs if isinstance(span.inputs, dict) else {}
+    detail = (
+        inputs.get("command")
+        or inputs.get("file_path")
+        or inputs.get("pattern")
+        or inputs.get("description")
+        or ""
+    )
+    outcome = "ERROR" if span.status.status_code == "ERROR" else "ok"
+    line = f"{span.name}({_short(str(detail), 80)}) → {outcome}"
+    if outcome == "ERROR":
+        line += f": {_short(span.status.description or str(span.outputs), 120)}"
+    return line
+
+
+def _context_lines(spans: dict[str | None, list[Any]], parent: Any, depth: int) -> list[str]:
+    lines = []
+    for span in sorted(spans.get(parent.span_id, []), key=lambda s: s.start_time_ns):
+        pad = "  " * depth
+        if span.span_type == "TOOL":
+            lines.append(f"{pad}- {_tool_line(span)}")
+            lines.extend(_context_lines(spans, span, depth + 1))
+        elif span.span_type == "AGENT":
+            prompt = (span.inputs or {}).get("prompt", "") if isinstance(span.inputs, dict) else ""
+            lines.append(f"{pad}- {span.name}: {_short(str(prompt), 120)}")
+            lines.extend(_context_lines(spans, span, depth + 1))
+    return lines
+
+
+def context(traces: list[Any], budget: int) -> str:
+    """The turns as compact text for pasting into an LLM, oldest first, within `budget` chars."""
+    blocks: list[str] = []
+    used = 0
+    ordered = sorted(traces, key=lambda t: t.info.request_time)
+    for index, trace in enumerate(ordered):
+        row = row_of(trace)
+        by_parent: dict[str | None, list[Any]] = {}
+        for span in trace.data.spans:
+            by_parent.setdefault(span.parent_id, []).append(span)
+        root = by_parent.get(None, [None])[0]
+        answer = ""
+        if root is not None and isinstance(root.outputs, dict):
+            answer = str(root.outputs.get("answer", ""))
+        lines = [
+            f"## {row.time} · session {row.session} · {row.trace_id} · {row.status} · "
+            f"{row.tokens['total']:,} tokens · {_money(row.cost_usd)}",
+            f"User: {_short(row.prompt, 600)}",
+        ]
+        if root is not None:
+            lines.extend(_context_lines(by_parent, root, 0))
+        lines.append(f"Answer: {_short(answer, 600)}")
+        block = "\n".join(lines) + "\n"
+        if used + len(block) > budget and blocks:
+            blocks.append(
+                f"… {len(ordered) - index} more turn(s) left out to stay within "
+                f"{budget:,} characters (raise --budget)\n"
+            )
+            break
+        blocks.append(block[: max(0, budget - used)] if not blocks else block)
+        used += len(block)
+    return "\n".join(blocks)
+
+
+def span_tree(trace: Any) -> Tree:
+    """`traces show`: tools, subagents, durations, tokens, cost, errors."""
+    row = row_of(trace)
+    tree = Tree(
+        f"[bold]{row.trace_id}[/] {row.time} {row.status} · {_ms(row.duration_ms)} · "
+        f"{row.tokens['total']:,} tokens · {_money(row.cost_usd)}\n"
+        f"prompt: {_short(row.prompt, 100)}"
+    )
+    children: dict[str | None, list[Any]] = {}
+    for span in trace.data.spans:
+        children.setdefault(span.parent_id, []).append(span)
+
+    def add(node: Tree, span: Any) -> None:
+        duration = (span.end_time_ns - span.start_time_ns) // 1_000_000
+        label = f"{span.name} [dim]{span.span_type}[/] {_ms(duration)}"
+        usage = span.attributes.get("mlflow.chat.tokenUsage")
+        if isinstance(usage, dict):
+            label += (
+                f" · in {usage.get('input_tokens', 0):,} out {usage.get('output_tokens', 0):,}"
+                f" cache {usage.get('cache_read_input_tokens', 0):,}"
+            )
+        cost = span.attributes.get("mlflow.llm.cost")
+        if isinstance(cost, dict):
+            label += f" · {_money(cost.get('total_cost'))}"
+        if span.attributes.get("claude_code.copied_response"):
+            label += " · copy of a response traced before (not counted again)"
+        if span.span_type == "TOOL":
+            label = f"{_tool_line(span)} [dim]TOOL {_ms(duration)}[/]"
+        if span.status.status_code == "ERROR":
+            label = f"[red]{label}[/]"
+        branch = node.add(label)
+        for child in sorted(children.get(span.span_id, []), key=lambda s: s.start_time_ns):
+            add(branch, child)
+
+    for root in children.get(None, []):
+        for child in sorted(children.get(root.span_id, []), key=lambda s: s.start_time_ns):
+            add(tree, child)
+    return tree
+
+
+def usage_table(rows: list[UsageRow], by: str) -> Table:
+    table = _table(by, "turns", "input", "output", "cache read", "cache write", "total", "cost")
+    for row in rows:
+        cost = _money(row.cost_usd) + (f" (+{row.unpriced} unpriced)" if row.unpriced else "")
+        table.add_row(
+            row.key,
+            f"{row.turns:,}",
+            f"{row.input:,}",
+            f"{row.output:,}",
+            f"{row.cache_read:,}",
+            f"{row.cache_creation:,}",
+            f"{row.total:,}",
+            cost,
+        )
+    return table
+
+
+def usage_bars(rows: list[UsageRow]) -> str:
+    """A bar per group, by cost (or by tokens when nothing is priced)."""
+    if not rows:
+        return ""
+    by_cost = any(r.cost_usd for r in rows)
+    values = [r.cost_usd if by_cost else float(r.total) for r in rows]
+    top = max(values) or 1.0
+    width = max(len(r.key) for r in rows)
+    lines = []
+    for row, value in zip(rows, values, strict=True):
+        bar = "█" * max(1 if value else 0, round(BAR_WIDTH * value / top))
+        shown = _money(value) if by_cost else f"{int(value):,} tokens"
+        lines.append(f"{row.key.ljust(width)} {bar} {shown}")
+    return "\n".join(lines)
+
+
+def console() -> Console:
+    # Wide enough for a trace id and a prompt preview when the output is not a terminal.
+    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)

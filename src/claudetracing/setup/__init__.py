@@ -1,0 +1,1 @@
+"""Setting a repository up, taking it down, and saying whether tracing works."""

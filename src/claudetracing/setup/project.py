@@ -1,0 +1,164 @@
+"""`init` and `disable`: plan the repository's files, write them, verify the destination."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from claudetracing.core import claude_settings
+from claudetracing.core import config as config_mod
+from claudetracing.core.jsonfiles import read_json_object, write_text_atomic
+from claudetracing.setup import gitignore
+
+Transform = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass
+class SetupOptions:
+    tracking_uri: str = config_mod.LOCAL  # "local", "databricks://P" or any MLflow URI
+    experiment: str | None = None
+    profile: str | None = None
+    experiment_is_personal: bool = False  # a path in the user's own folder: not for the team
+    user: str | None = None  # the workspace identity, for mlflow.trace.user
+    extra_team_env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class FilePlan:
+    path: Path
+    before: str
+    after: str
+    transform: Transform | None = None  # None: not a settings file (the .gitignore)
+
+    @property
+    def changes(self) -> bool:
+        return self.before != self.after
+
+
+@dataclass
+class Plan:
+    root: Path
+    tracking_uri: str
+    experiment: str
+    files: list[FilePlan]
+
+    @property
+    def changes(self) -> list[FilePlan]:
+        return [f for f in self.files if f.changes]
+
+
+def _settings_plan(path: Path, transform: Transform) -> FilePlan:
+    before, after = claude_settings.preview(path, transform)
+    return FilePlan(path, before, after, transform)
+
+
+def plan_init(root: Path, options: SetupOptions) -> Plan:
+    """What `init` would write. Reads every file strictly first: a bad one stops us early."""
+    experiment = options.experiment or config_mod.load(root).experiment
+    team_env = dict(options.extra_team_env)
+    personal_env = {config_mod.TRACKING_URI: options.tracking_uri}
+    if options.experiment_is_personal:
+        personal_env[config_mod.EXPERIMENT] = experiment
+    else:
+        team_env[config_mod.EXPERIMENT] = experiment
+    if options.profile:
+        personal_env[config_mod.PROFILE] = options.profile
+    if options.user:
+        personal_env[config_mod.USER] = options.user
+
+    def team(data: dict[str, Any]) -> dict[str, Any]:
+        return claude_settings.with_env(claude_settings.with_hooks(data), team_env)
+
+    def personal(data: dict[str, Any]) -> dict[str, Any]:
+        cleaned = claude_settings.without_env(data)
+        return claude_settings.with_env(cleaned, personal_env)
+
+    ignore_path = root / ".gitignore"
+    ignore_before = ignore_path.read_text(encoding="utf-8") if ignore_path.exists() else ""
+    files = [
+        _settings_plan(claude_settings.team_settings_path(root), team),
+        _settings_plan(claude_settings.personal_settings_path(root), personal),
+        FilePlan(ignore_path, ignore_before, gitignore.with_block(ignore_before)),
+    ]
+    uri = options.tracking_uri
+    return Plan(root, uri, experiment, files)
+
+
+def apply(plan: Plan) -> list[Path]:
+    """Write the plan; only files whose content changes are touched. All or nothing: if any
+    write fails or is interrupted, the files already written get their old content back."""
+    written: list[FilePlan] = []
+    try:
+        for file in plan.files:
+            if file.transform is not None:
+                changed = claude_settings.apply(file.path, file.transform).changed
+            else:
+                changed = gitignore.install(plan.root)
+            if changed:
+                written.append(file)
+    except BaseException:
+        for file in reversed(written):
+            if file.before:
+                write_text_atomic(file.path, file.before)
+            else:
+                file.path.unlink(missing_ok=True)
+        raise
+    return [file.path for file in written]
+
+
+def disable(root: Path) -> list[Path]:
+    """Remove exactly what `init` added: our hooks, our env keys, our .gitignore block."""
+    # Read both settings files strictly before changing either: all or nothing.
+    for path in (
+        claude_settings.team_settings_path(root),
+        claude_settings.personal_settings_path(root),
+    ):
+        read_json_object(path)
+    removed = []
+
+    def team(data: dict[str, Any]) -> dict[str, Any]:
+        return claude_settings.without_env(claude_settings.without_hooks(data))
+
+    for path, transform in (
+        (claude_settings.team_settings_path(root), team),
+        (claude_settings.personal_settings_path(root), claude_settings.without_env),
+    ):
+        if claude_settings.apply(path, transform).changed:
+            removed.append(path)
+    if gitignore.uninstall(root):
+        removed.append(root / ".gitignore")
+    claude_dir = root / ".claude"
+    if claude_dir.is_dir() and not any(claude_dir.iterdir()):
+        claude_dir.rmdir()
+    return removed
+
+
+def verify(cfg: config_mod.Config) -> str:
+    """Write a tiny trace, read it back, delete it: proof that the destination works."""
+    from claudetracing.export.backend import MlflowBackend
+    from claudetracing.trace.builder import SpanNode, TokenTotals, TurnTrace
+
+    backend = MlflowBackend(cfg.tracking_uri, cfg.experiment)
+    backend.connect()
+    now = time.time_ns()
+    probe = TurnTrace(
+        key=f"verify:{now}",
+        session_id="claudetracing-verify",
+        root=SpanNode(
+            "claudetracing_verify",
+            "AGENT",
+            now,
+            now + 1_000_000,
+            {"prompt": "ping"},
+            {"answer": "pong"},
+        ),
+        tokens=TokenTotals(),
+        tags={"claudetracing.verify": "true"},
+    )
+    trace_id = backend.write(probe)
+    backend.confirm(trace_id, expected_spans=1)
+    backend.delete([trace_id])
+    return backend.connect()

@@ -1,0 +1,96 @@
+"""The interactive side of `traces init`: questions with flag twins, a plan, then a yes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from claudetracing.core import naming
+from claudetracing.core.errors import TracesError
+from claudetracing.setup import databricks
+from claudetracing.setup.workspace import WorkspaceChoice, choose, team_experiment
+
+ADD = "__add__"
+LOCAL = "__local__"
+CUSTOM = "__custom__"
+
+
+def ask_destination(profiles: list[databricks.Profile]) -> str:
+    """A profile name, ADD or LOCAL."""
+    import questionary
+
+    choices: list[questionary.Choice] = []
+    for profile in profiles:
+        title = f"{profile.name}  ({profile.host or 'no host'})"
+        if profile.usable:
+            choices.append(questionary.Choice(title, value=profile.name))
+        else:
+            why = (
+                "personal access token: refused"
+                if profile.kind == databricks.PAT
+                else f"{profile.kind}: not an OAuth user login"
+            )
+            choices.append(questionary.Choice(title, value=profile.name, disabled=why))
+    choices.append(questionary.Choice("Add a workspace (runs `databricks auth login`)", value=ADD))
+    choices.append(
+        questionary.Choice("Local MLflow store on this machine (no Databricks)", value=LOCAL)
+    )
+    return str(
+        questionary.select(
+            "Where should this repository's traces go?", choices=choices
+        ).unsafe_ask()
+    )
+
+
+def ask_new_workspace() -> str:
+    import questionary
+
+    host = questionary.text(
+        "Workspace URL (https://….cloud.databricks.com):",
+        validate=lambda t: t.startswith(("https://", "http://")) or "start with https://",
+    ).unsafe_ask()
+    name = questionary.text("Name for this profile:", default="DEFAULT").unsafe_ask()
+    databricks.login(str(host), str(name))
+    return str(name)
+
+
+def ask_experiment(root: Path, profile: databricks.Profile) -> WorkspaceChoice:
+    import questionary
+
+    committed = team_experiment(root)
+    if committed:
+        # A teammate already chose: only this person's own profile was needed.
+        return choose(root, profile, scope=None, experiment=None)
+    shared = choose(root, profile, scope=naming.SHARED, experiment=None)
+    personal = choose(root, profile, scope=naming.PERSONAL, experiment=None)
+    picked = questionary.select(
+        "Which experiment? (the team convention is one experiment per repository)",
+        choices=[
+            questionary.Choice(f"Shared with the team:  {shared.experiment}", value=naming.SHARED),
+            questionary.Choice(
+                f"Only mine:             {personal.experiment}", value=naming.PERSONAL
+            ),
+            questionary.Choice("A custom path (inside /Shared or your own folder)", value=CUSTOM),
+        ],
+    ).unsafe_ask()
+    if picked == naming.SHARED:
+        return shared
+    if picked == naming.PERSONAL:
+        return personal
+
+    def valid(text: str) -> bool | str:
+        try:
+            naming.validate(text, shared.user)
+        except TracesError as exc:
+            return exc.message
+        return True
+
+    path = questionary.text(
+        "Experiment path:", default=shared.experiment, validate=valid
+    ).unsafe_ask()
+    return choose(root, profile, scope=None, experiment=str(path))
+
+
+def confirm(question: str) -> bool:
+    import questionary
+
+    return bool(questionary.confirm(question, default=True).unsafe_ask())

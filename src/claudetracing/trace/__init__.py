@@ -1,0 +1,1 @@
+"""A turn made into a backend-neutral span tree, priced."""

@@ -1,0 +1,361 @@
+"""Turn a parsed turn into a backend-neutral span tree: the trace model, in plain Python."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from claudetracing.trace import pricing
+from claudetracing.transcript.turns import (
+    ANSWERED,
+    API_ERROR,
+    COMPACTION,
+    INTERRUPTED,
+    SUBAGENT_TOOLS,
+    AgentRun,
+    LlmCall,
+    Notice,
+    ToolCall,
+    Turn,
+    text_of,
+)
+
+DEFAULT_MAX_CHARS = 100_000
+TURN_KEY_TAG = "claudetracing.turn_key"
+COST_ATTRIBUTE = "mlflow.llm.cost"
+_META_SCALARS = 20  # toolUseResult fields kept as span attributes, at most
+
+
+@dataclass
+class SpanNode:
+    name: str
+    span_type: str  # MLflow span types: AGENT, LLM, TOOL
+    start_ns: int
+    end_ns: int
+    inputs: Any = None
+    outputs: Any = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    status: str = "OK"
+    status_message: str = ""
+    children: list[SpanNode] = field(default_factory=list)
+
+    def walk(self) -> list[SpanNode]:
+        nodes = [self]
+        for child in self.children:
+            nodes.extend(child.walk())
+        return nodes
+
+
+@dataclass
+class TokenTotals:
+    input: int = 0
+    output: int = 0
+    cache_read: int = 0
+    cache_creation: int = 0
+    cache_creation_5m: int = 0
+    cache_creation_1h: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.input + self.output
+
+    def add_usage(self, usage: dict[str, Any]) -> None:
+        self.input += _int(usage.get("input_tokens"))
+        self.output += _int(usage.get("output_tokens"))
+        self.cache_read += _int(usage.get("cache_read_input_tokens"))
+        self.cache_creation += _int(usage.get("cache_creation_input_tokens"))
+        split = usage.get("cache_creation")
+        if isinstance(split, dict):
+            self.cache_creation_5m += _int(split.get("ephemeral_5m_input_tokens"))
+            self.cache_creation_1h += _int(split.get("ephemeral_1h_input_tokens"))
+
+
+@dataclass
+class TurnTrace:
+    key: str
+    session_id: str
+    root: SpanNode
+    tokens: TokenTotals
+    tags: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def max_chars() -> int:
+    try:
+        return max(1_000, int(os.environ.get("CLAUDETRACING_MAX_CONTENT_CHARS", DEFAULT_MAX_CHARS)))
+    except ValueError:
+        return DEFAULT_MAX_CHARS
+
+
+def clip(value: Any, limit: int) -> Any:
+    """Cut long strings with a visible marker and their original size; keep the structure."""
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return value
+        return f"{value[:limit]}\n…[truncated by claudetracing: {len(value)} chars, kept {limit}]"
+    if isinstance(value, dict):
+        if value.get("type") in ("image", "document") and isinstance(value.get("source"), dict):
+            source = dict(value["source"])
+            data = source.get("data")
+            if isinstance(data, str) and len(data) > 256:
+                source["data"] = (
+                    f"…[{source.get('media_type', 'binary')} omitted: {len(data)} chars]"
+                )
+            return {**value, "source": source}
+        return {k: clip(v, limit) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clip(v, limit) for v in value]
+    return value
+
+
+@dataclass
+class Shaper:
+    """How content is made fit to leave the machine: scrubbed (redaction), then cut to size."""
+
+    limit: int = DEFAULT_MAX_CHARS
+    scrub: Callable[[Any], Any] | None = None
+
+    def content(self, value: Any) -> Any:
+        if self.scrub is not None:
+            value = self.scrub(value)
+        return clip(value, self.limit)
+
+    def text(self, value: str) -> str:
+        scrubbed = self.scrub(value) if self.scrub is not None else value
+        return scrubbed if isinstance(scrubbed, str) else str(scrubbed)
+
+
+def token_usage(usage: dict[str, Any]) -> dict[str, int]:
+    """MLflow's `mlflow.chat.tokenUsage` from an Anthropic usage object (input excludes cache)."""
+    totals = TokenTotals()
+    totals.add_usage(usage)
+    return {
+        "input_tokens": totals.input,
+        "output_tokens": totals.output,
+        "total_tokens": totals.total,
+        "cache_read_input_tokens": totals.cache_read,
+        "cache_creation_input_tokens": totals.cache_creation,
+    }
+
+
+def span_count(run: AgentRun) -> int:
+    """How many spans `build_trace` makes for a run, without building (or redacting) them."""
+    count = 1 + len(run.llm_calls) + len(run.notices)
+    for tool in run.tool_calls:
+        count += 1 + (span_count(tool.subagent) if tool.subagent is not None else 0)
+    return count + sum(span_count(r) for r in run.side_runs)
+
+
+def run_tokens(run: AgentRun) -> TokenTotals:
+    """Tokens of the run's API responses, each once: copies of responses traced before add none."""
+    totals = TokenTotals()
+    for call in run.walk_llm_calls():
+        if not call.copied:
+            totals.add_usage(call.usage)
+    return totals
+
+
+STATUS_MESSAGES = {
+    INTERRUPTED: "interrupted by the user before a final answer",
+    API_ERROR: "the API request failed; Claude Code gave up",
+}
+
+
+def _llm_span(call: LlmCall, after: list[str], shape: Shaper) -> SpanNode:
+    blocks = []
+    for block in call.blocks:
+        if block.get("type") == "thinking":
+            blocks.append({"type": "thinking", "thinking": block.get("thinking", "")})
+        elif block.get("type") in ("text", "tool_use"):
+            blocks.append(block)
+        else:
+            blocks.append({"type": block.get("type", "unknown")})
+    attributes: dict[str, Any] = {
+        "anthropic.stop_reason": call.stop_reason,
+        "anthropic.message_id": call.key,
+    }
+    if call.model:
+        attributes["mlflow.llm.model"] = call.model
+        attributes["mlflow.llm.provider"] = "anthropic"
+    if call.copied:
+        # A resumed session's copy of a response traced before: shown, but never counted twice.
+        attributes["claude_code.copied_response"] = True
+        attributes[COST_ATTRIBUTE] = None
+    else:
+        attributes["mlflow.chat.tokenUsage"] = token_usage(call.usage)
+        cost = pricing.price(call.model, call.usage)
+        # An explicit null tells MLflow not to look a price up itself (it would guess).
+        attributes[COST_ATTRIBUTE] = cost.as_mlflow() if cost else None
+    if call.request_id:
+        attributes["anthropic.request_id"] = call.request_id
+    if call.output_from_result:
+        attributes["claude_code.output_tokens_source"] = "agent_result"
+    for extra in ("service_tier", "speed"):
+        if call.usage.get(extra) is not None:
+            attributes[f"anthropic.{extra}"] = call.usage[extra]
+    split = call.usage.get("cache_creation")
+    if isinstance(split, dict):
+        attributes["anthropic.cache_creation"] = split
+    return SpanNode(
+        name=call.model or "llm",
+        span_type="LLM",
+        start_ns=call.start_ns,
+        end_ns=max(call.end_ns, call.start_ns),
+        inputs={"after": after},
+        outputs=shape.content({"role": "assistant", "content": blocks}),
+        attributes=attributes,
+    )
+
+
+def _tool_output(tool: ToolCall) -> Any:
+    output = tool.output
+    if isinstance(output, list) and all(
+        isinstance(b, dict) and b.get("type") == "text" for b in output
+    ):
+        return text_of(output)
+    return output
+
+
+def _tool_span(tool: ToolCall, end_fallback: int, shape: Shaper, depth: int) -> SpanNode:
+    end = tool.end_ns if tool.end_ns is not None else max(end_fallback, tool.start_ns)
+    attributes: dict[str, Any] = {"tool.use_id": tool.id}
+    for key, value in list(tool.result_meta.items())[:_META_SCALARS]:
+        if isinstance(value, (bool, int, float)):
+            attributes[f"tool.result.{key}"] = value
+        elif isinstance(value, str) and len(value) < 500:
+            attributes[f"tool.result.{key}"] = shape.text(value)
+    node = SpanNode(
+        name=tool.name,
+        span_type="TOOL",
+        start_ns=tool.start_ns,
+        end_ns=end,
+        inputs=shape.content(tool.input),
+        outputs=shape.content(_tool_output(tool)),
+        attributes=attributes,
+    )
+    if tool.is_error:
+        node.status = "ERROR"
+        node.status_message = shape.text(text_of(tool.output))[:500] or "the tool reported an error"
+    elif not tool.finished:
+        node.status = "ERROR"
+        node.status_message = "no tool result was recorded (interrupted or still running)"
+    if tool.subagent is not None:
+        child = _agent_span(tool.subagent, shape, depth + 1)
+        node.children.append(child)
+        node.end_ns = max(node.end_ns, child.end_ns)
+    elif tool.name in SUBAGENT_TOOLS:
+        node.attributes["subagent.transcript"] = "not found"
+    return node
+
+
+def _children(run: AgentRun, shape: Shaper, depth: int) -> list[SpanNode]:
+    nodes: list[SpanNode] = []
+    after: list[str] = ["prompt"]
+    steps = run.steps
+    for index, step in enumerate(steps):
+        if isinstance(step, LlmCall):
+            nodes.append(_llm_span(step, after, shape))
+            after = []
+        elif isinstance(step, Notice):
+            nodes.append(_notice_span(step, shape))
+        else:
+            later = [s.start_ns for s in steps[index + 1 :] if isinstance(s, LlmCall)]
+            nodes.append(_tool_span(step, later[0] if later else run.end_ns, shape, depth))
+            after.append(f"tool_result:{step.id}")
+    for side in run.side_runs:
+        node = _agent_span(side, shape, depth + 1)
+        node.attributes["subagent.launched_by"] = "claude_code"  # no tool call of the model
+        at = next((i for i, n in enumerate(nodes) if n.start_ns > node.start_ns), len(nodes))
+        nodes.insert(at, node)
+    return nodes
+
+
+def _notice_span(notice: Notice, shape: Shaper) -> SpanNode:
+    """Claude Code's own message: what it is, never an API call (no usage, no price)."""
+    node = SpanNode(
+        name="claude_code_message",
+        span_type="UNKNOWN",
+        start_ns=notice.at_ns,
+        end_ns=notice.at_ns,
+        outputs=shape.content({"text": notice.text}),
+        attributes={"claude_code.synthetic": True, "claude_code.api_error": notice.api_error},
+    )
+    if notice.api_error:
+        node.status = "ERROR"
+        node.status_message = shape.text(notice.text)[:500] or "API error"
+    return node
+
+
+def _agent_span(run: AgentRun, shape: Shaper, depth: int) -> SpanNode:
+    children = _children(run, shape, depth)
+    end = max([run.end_ns, run.start_ns, *(c.end_ns for c in children)])
+    attributes: dict[str, Any] = {}
+    if run.agent_id:
+        attributes["subagent.id"] = run.agent_id
+    if run.agent_type:
+        attributes["subagent.type"] = run.agent_type
+    if run.description:
+        attributes["subagent.description"] = shape.text(run.description)
+    if run.agent_type == COMPACTION:
+        name = COMPACTION
+    else:
+        name = f"subagent:{run.agent_type or 'agent'}" if depth else "claude_code_turn"
+    return SpanNode(
+        name=name,
+        span_type="AGENT",
+        start_ns=run.start_ns,
+        end_ns=end,
+        inputs=shape.content({"prompt": run.prompt}),
+        outputs=shape.content({"answer": run.final_text}),
+        attributes=attributes,
+        children=children,
+    )
+
+
+def build_trace(
+    turn: Turn, user: str, *, limit: int | None = None, scrub: Callable[[Any], Any] | None = None
+) -> TurnTrace:
+    """The whole trace of one turn. Timestamps are the transcript's, never the export's clock.
+    `scrub` (redaction) sees every piece of content before it is cut to `limit`."""
+    shape = Shaper(limit or max_chars(), scrub)
+    root = _agent_span(turn.run, shape, depth=0)
+    root.attributes.update(
+        {
+            "claude_code.session_id": turn.session_id,
+            "claude_code.version": turn.claude_version,
+            "claude_code.cwd": turn.cwd,
+            "claude_code.permission_mode": turn.permission_mode,
+        }
+    )
+    root.attributes["claude_code.outcome"] = turn.outcome
+    for name, value in turn.prompt_context.items():
+        root.attributes[f"claude_code.prompt.{name}"] = shape.text(value)
+    if turn.outcome != ANSWERED:
+        root.status = "ERROR"
+        notices = [n.text for n in turn.run.notices if n.api_error]
+        root.status_message = STATUS_MESSAGES.get(
+            turn.outcome, "the turn ended without a final answer (on a tool call, or no response)"
+        )
+        if notices:
+            root.status_message += f": {shape.text(notices[-1])[:300]}"
+    metadata = {
+        "mlflow.trace.session": turn.session_id,
+        "mlflow.trace.user": user,
+        "mlflow.source.name": "claude-code",
+        "mlflow.source.type": "LOCAL",
+    }
+    tags = {TURN_KEY_TAG: turn.key, "claude_code.session_id": turn.session_id}
+    return TurnTrace(
+        key=turn.key,
+        session_id=turn.session_id,
+        root=root,
+        tokens=run_tokens(turn.run),
+        tags=tags,
+        metadata=metadata,
+    )

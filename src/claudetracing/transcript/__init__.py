@@ -1,0 +1,1 @@
+"""Claude Code's files read into the turn model."""
