@@ -31,18 +31,14 @@ def test_a_drain_tries_each_entry_once_even_when_failing_outlasts_the_backoff(
     assert attempts == [1, 1]
 
 
-@pytest.mark.parametrize(
-    ("text", "seconds"), [("90s", 90), ("15m", 900), ("7d", 604800), ("12", 12)]
-)
-def test_ages(text: str, seconds: float) -> None:
-    assert worker.parse_age(text) == seconds
-
-
-def test_a_bad_age_is_a_clear_error() -> None:
+def test_the_give_up_time_is_read_like_every_duration(monkeypatch: pytest.MonkeyPatch) -> None:
     from claudetracing.core.errors import TracesError
 
-    with pytest.raises(TracesError, match="cannot read the age 'soon'"):
-        worker.parse_age("soon")
+    monkeypatch.setenv("CLAUDETRACING_GIVE_UP_AFTER", "2w")
+    assert worker.give_up_after() == 14 * 86400
+    monkeypatch.setenv("CLAUDETRACING_GIVE_UP_AFTER", "soon")
+    with pytest.raises(TracesError, match="cannot read the CLAUDETRACING_GIVE_UP_AFTER 'soon'"):
+        worker.give_up_after()
 
 
 @pytest.mark.parametrize("events", [("Stop",), ("Stop", "SessionEnd")])

@@ -1,12 +1,8 @@
-"""The `traces` command line: parse, call one function, print. Errors become exit codes here."""
+"""The `traces` command line: parse, call one function, print (errors: `cli.boundary`)."""
 
 from __future__ import annotations
 
-import sys
-
 import typer
-
-from claudetracing.core.errors import TracesError
 
 app = typer.Typer(
     name="traces",
@@ -23,14 +19,7 @@ def _register() -> None:
 
 
 def run() -> None:
+    from claudetracing.cli.boundary import guarded
+
     _register()
-    try:
-        app()
-    except TracesError as exc:
-        typer.secho(f"error: {exc.message}", fg="red", err=True)
-        if exc.hint:
-            typer.echo(f"  fix: {exc.hint}", err=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        typer.echo("aborted", err=True)
-        sys.exit(130)
+    guarded(app)

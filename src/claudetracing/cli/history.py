@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,7 @@ import typer
 from claudetracing.cli import app
 from claudetracing.core import config as config_mod
 from claudetracing.core import paths
+from claudetracing.core.durations import parse_moment
 
 
 @app.command("import")
@@ -30,12 +32,12 @@ def import_(
     from rich.progress import Progress
 
     from claudetracing.capture import spool
-    from claudetracing.export import backfill, worker
+    from claudetracing.export import backfill
     from claudetracing.export.exporter import Exporter
     from claudetracing.export.prepare import Pipeline
 
     root = config_mod.find_root()
-    since_s = worker.parse_age(since) if since else None
+    since_s = time.time() - parse_moment(since, option="--since") if since else None
     found = (
         backfill.expand(transcripts) if transcripts else backfill.discover(root, since_s=since_s)
     )

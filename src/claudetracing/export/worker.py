@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from claudetracing.capture import spool
 from claudetracing.core import paths
+from claudetracing.core.durations import parse_duration
 from claudetracing.core.errors import TracesError
 
 if TYPE_CHECKING:
@@ -32,22 +33,9 @@ FINAL_EVENTS = frozenset({"SessionEnd", "StopFailure"})
 EXPORT_EVENTS = frozenset({"Stop", "SessionEnd", "StopFailure"})
 
 
-def parse_age(text: str) -> float:
-    """'90s', '15m', '12h', '7d' (or plain seconds) to seconds."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-    text = text.strip().lower()
-    try:
-        if text and text[-1] in units:
-            return float(text[:-1]) * units[text[-1]]
-        return float(text)
-    except ValueError as exc:
-        raise TracesError(
-            f"cannot read the age {text!r}", "use a number with s, m, h, d or w, such as 7d"
-        ) from exc
-
-
 def give_up_after() -> float:
-    return parse_age(os.environ.get("CLAUDETRACING_GIVE_UP_AFTER", DEFAULT_GIVE_UP))
+    value = os.environ.get("CLAUDETRACING_GIVE_UP_AFTER", DEFAULT_GIVE_UP)
+    return parse_duration(value, what="CLAUDETRACING_GIVE_UP_AFTER")
 
 
 def status_path() -> Path:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from claudetracing.core.errors import BackendError, ConfigFileError, TracesError
+from claudetracing.core.errors import ConfigFileError, TracesError
 
 OAUTH_U2M = "oauth"  # auth_type = databricks-cli: a person's browser login
 OAUTH_M2M = "service-principal"  # client_id + client_secret
@@ -170,35 +170,12 @@ def _client(profile: str) -> Any:
 
 def explain(exc: BaseException, profile: Profile) -> TracesError:
     """The SDK's errors, as messages with the command that fixes them."""
-    text = str(exc)
-    lowered = text.lower()
-    if (
-        "cannot configure default credentials" in lowered
-        or "databricks auth login" in lowered
-        or "refresh token" in lowered
-        or "invalid_grant" in lowered
-    ):
-        return TracesError(
-            f"profile {profile.name!r} is not logged in ({text.splitlines()[0]})",
-            f"run `{login_command(profile.host, profile.name)}`",
-        )
-    if (
-        "timed out" in lowered
-        or "connection" in lowered
-        or "max retries" in lowered
-        or "name or service not known" in lowered
-        or "resolve" in lowered
-    ):
-        return BackendError(
-            f"cannot reach {profile.host} for profile {profile.name!r}",
-            "check the URL and your network (VPN?), or pick another profile",
-        )
-    if "401" in text or "unauthenticated" in lowered or "invalid access token" in lowered:
-        return TracesError(
-            f"the workspace refused the login of profile {profile.name!r}",
-            f"run `{login_command(profile.host, profile.name)}`",
-        )
-    return BackendError(f"Databricks error for profile {profile.name!r}: {text.splitlines()[0]}")
+    from claudetracing.core import failures
+
+    login = login_command(profile.host, profile.name)
+    return failures.explain(
+        exc, "workspace", profile=profile.name, host=profile.host, login=login
+    )
 
 
 def current_user(profile: Profile) -> str:

@@ -1,0 +1,52 @@
+"""The one table of outside failures: every row is reachable and says what fixes it."""
+
+from __future__ import annotations
+
+import pytest
+
+from claudetracing.core import failures
+from claudetracing.core.errors import BackendError, TracesError
+
+CASES = [
+    ("workspace", "", "default auth: cannot configure default credentials", "is not logged in"),
+    ("workspace", "", "invalid_grant: refresh token expired", "is not logged in"),
+    ("workspace", "", "HTTPSConnectionPool: Max retries exceeded", "cannot reach"),
+    ("workspace", "", "Name or service not known", "cannot reach"),
+    ("workspace", "", "401 Client Error", "refused the login"),
+    ("workspace", "", "something else entirely", "Databricks error for profile"),
+    ("tracking", "databricks://dev", "Unauthenticated: credential was not sent", "not logged in"),
+    ("tracking", "databricks://dev", "run databricks auth login", "not logged in"),
+    ("tracking", "http://127.0.0.1:9", "credential was not sent", "cannot reach the tracking"),
+    ("tracking", "http://127.0.0.1:9", "Connection refused", "cannot reach the tracking"),
+]
+
+
+@pytest.mark.parametrize(("where", "uri", "text", "expected"), CASES)
+def test_each_failure_gets_its_message_and_a_fix(
+    where: str, uri: str, text: str, expected: str
+) -> None:
+    error = failures.explain(
+        RuntimeError(text + "\nsecond line"), where, profile="dev", host="https://h", uri=uri
+    )
+    assert isinstance(error, TracesError)
+    assert expected in error.message
+    assert "second line" not in error.message
+    if "Databricks error" not in error.message:
+        assert error.hint
+
+
+def test_every_row_of_the_table_is_reached_by_a_case() -> None:
+    reached = set()
+    for where, uri, text, _ in CASES:
+        error = failures.explain(RuntimeError(text), where, profile="dev", host="h", uri=uri)
+        for row in failures.TABLE:
+            fields = {"profile": "dev", "host": "h", "uri": uri, "login": "", "first": text}
+            fields["short"] = text
+            if row.where == where and error.message == row.message.format(**fields):
+                reached.add(row)
+    assert reached == set(failures.TABLE)
+
+
+def test_unreachable_and_generic_failures_are_backend_errors() -> None:
+    error = failures.explain(RuntimeError("timed out"), "workspace", profile="p", host="h")
+    assert isinstance(error, BackendError)
