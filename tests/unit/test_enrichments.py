@@ -12,7 +12,7 @@ from claudetracing.enrichments import registry as reg
 from claudetracing.enrichments.api import Enrichment, TurnContext
 from claudetracing.enrichments.files import _bash_targets
 from claudetracing.trace import pricing
-from claudetracing.trace.builder import run_tokens
+from claudetracing.transcript.model import run_tokens
 from claudetracing.transcript.turns import read_session
 from tests.sessions import recorded
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from claudetracing.trace.builder import run_tokens
+from claudetracing.transcript.model import run_tokens
 from claudetracing.transcript.turns import read_session
 from tests.sessions import all_recorded, recorded
 

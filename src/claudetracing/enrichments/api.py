@@ -17,8 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from claudetracing.trace.builder import TokenTotals
-from claudetracing.transcript.turns import Turn
+from claudetracing.transcript.model import TokenTotals, Turn
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 

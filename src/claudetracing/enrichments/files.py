@@ -6,7 +6,7 @@ import shlex
 from pathlib import Path
 
 from claudetracing.enrichments.api import Enrichment, TurnContext
-from claudetracing.transcript.turns import ToolCall
+from claudetracing.transcript.model import ToolCall
 
 EDIT_TOOLS = {
     "Write": "file_path",

@@ -12,7 +12,8 @@ from claudetracing.core.identity import current_user
 from claudetracing.export import ledger as ledger_mod
 from claudetracing.export.backend import MlflowBackend
 from claudetracing.trace.builder import TurnTrace, build_trace, span_count
-from claudetracing.transcript.turns import Turn, read_session
+from claudetracing.transcript.model import Turn
+from claudetracing.transcript.turns import read_session
 
 log = logging.getLogger(__name__)
 

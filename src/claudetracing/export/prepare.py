@@ -15,7 +15,7 @@ from claudetracing.core.errors import TracesError
 from claudetracing.enrichments import registry as registry_mod
 from claudetracing.enrichments.api import TurnContext
 from claudetracing.trace.builder import TURN_KEY_TAG, TurnTrace
-from claudetracing.transcript.turns import Turn
+from claudetracing.transcript.model import Turn
 
 ENRICHMENTS_TAG = "claudetracing.enrichments"
 REDACTIONS_TAG = "claudetracing.redactions"

@@ -173,9 +173,7 @@ def explain(exc: BaseException, profile: Profile) -> TracesError:
     from claudetracing.core import failures
 
     login = login_command(profile.host, profile.name)
-    return failures.explain(
-        exc, "workspace", profile=profile.name, host=profile.host, login=login
-    )
+    return failures.explain(exc, "workspace", profile=profile.name, host=profile.host, login=login)
 
 
 def current_user(profile: Profile) -> str:

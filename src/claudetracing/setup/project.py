@@ -139,7 +139,8 @@ def disable(root: Path) -> list[Path]:
 def verify(cfg: config_mod.Config) -> str:
     """Write a tiny trace, read it back, delete it: proof that the destination works."""
     from claudetracing.export.backend import MlflowBackend
-    from claudetracing.trace.builder import SpanNode, TokenTotals, TurnTrace
+    from claudetracing.trace.builder import SpanNode, TurnTrace
+    from claudetracing.transcript.model import TokenTotals
 
     backend = MlflowBackend(cfg.tracking_uri, cfg.experiment)
     backend.connect()

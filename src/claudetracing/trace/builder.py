@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from claudetracing.trace import pricing
-from claudetracing.transcript.turns import (
+from claudetracing.transcript.model import (
     ANSWERED,
     API_ERROR,
     COMPACTION,
@@ -17,8 +17,10 @@ from claudetracing.transcript.turns import (
     AgentRun,
     LlmCall,
     Notice,
+    TokenTotals,
     ToolCall,
     Turn,
+    run_tokens,
     text_of,
 )
 
@@ -49,30 +51,6 @@ class SpanNode:
 
 
 @dataclass
-class TokenTotals:
-    input: int = 0
-    output: int = 0
-    cache_read: int = 0
-    cache_creation: int = 0
-    cache_creation_5m: int = 0
-    cache_creation_1h: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.input + self.output
-
-    def add_usage(self, usage: dict[str, Any]) -> None:
-        self.input += _int(usage.get("input_tokens"))
-        self.output += _int(usage.get("output_tokens"))
-        self.cache_read += _int(usage.get("cache_read_input_tokens"))
-        self.cache_creation += _int(usage.get("cache_creation_input_tokens"))
-        split = usage.get("cache_creation")
-        if isinstance(split, dict):
-            self.cache_creation_5m += _int(split.get("ephemeral_5m_input_tokens"))
-            self.cache_creation_1h += _int(split.get("ephemeral_1h_input_tokens"))
-
-
-@dataclass
 class TurnTrace:
     key: str
     session_id: str
@@ -80,10 +58,6 @@ class TurnTrace:
     tokens: TokenTotals
     tags: dict[str, str] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def max_chars() -> int:
@@ -150,15 +124,6 @@ def span_count(run: AgentRun) -> int:
     for tool in run.tool_calls:
         count += 1 + (span_count(tool.subagent) if tool.subagent is not None else 0)
     return count + sum(span_count(r) for r in run.side_runs)
-
-
-def run_tokens(run: AgentRun) -> TokenTotals:
-    """Tokens of the run's API responses, each once: copies of responses traced before add none."""
-    totals = TokenTotals()
-    for call in run.walk_llm_calls():
-        if not call.copied:
-            totals.add_usage(call.usage)
-    return totals
 
 
 STATUS_MESSAGES = {
