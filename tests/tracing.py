@@ -48,9 +48,10 @@ def wait_for_exporter(timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while spool.count(spool.PENDING) and time.monotonic() < deadline:
         time.sleep(0.2)
-    lock = spool.exporter_lock()
-    with lock.acquire(timeout=max(1.0, deadline - time.monotonic())):
-        pass
+    from claudetracing.export.lock import exporter_lock
+
+    with exporter_lock(wait=max(1.0, deadline - time.monotonic())) as held:
+        assert held, f"an exporter still holds the lock after {timeout}s"
     pending = spool.count(spool.PENDING)
     assert pending == 0, f"{pending} spool entries still pending after {timeout}s"
 

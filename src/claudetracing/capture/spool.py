@@ -140,13 +140,5 @@ def move(entry_path: Path, folder_name: str, root: Path | None = None) -> Path:
     return target
 
 
-def exporter_lock() -> Any:
-    """The one lock every exporter run takes (hook-started, `flush`, `import`)."""
-    from filelock import FileLock  # not on the hook's path: only exporters need it
-
-    paths.ensure_private_dir(spool_dir())
-    return FileLock(str(spool_dir() / "exporter.lock"))
-
-
 def count(folder_name: str, root: Path | None = None) -> int:
     return sum(1 for _ in entries(folder_name, root))

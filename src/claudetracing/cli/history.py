@@ -28,12 +28,11 @@ def import_(
     since: Annotated[str | None, typer.Option(help="Only sessions active within, e.g. 7d.")] = None,
 ) -> None:
     """Backfill past sessions. Turns already traced are never traced twice."""
-    from filelock import Timeout
     from rich.progress import Progress
 
-    from claudetracing.capture import spool
     from claudetracing.export import backfill
     from claudetracing.export.exporter import Exporter
+    from claudetracing.export.lock import exporter_lock
     from claudetracing.export.prepare import Pipeline
 
     root = config_mod.find_root()
@@ -46,20 +45,15 @@ def import_(
         return
     cfg = config_mod.load(root)
     exporter = Exporter(cfg, pipeline=Pipeline(cfg))
-    lock = spool.exporter_lock()
-    try:
-        lock.acquire(timeout=120)
-    except Timeout:
-        typer.echo("the exporter is busy; try again in a minute", err=True)
-        raise typer.Exit(1) from None
-    try:
+    with exporter_lock(wait=120) as held:
+        if not held:
+            typer.echo("the exporter is busy; try again in a minute", err=True)
+            raise typer.Exit(1)
         with Progress(transient=True, console=None) as progress:
             task = progress.add_task("importing", total=len(found))
             summary = backfill.run_import(
                 exporter, found, on_done=lambda *_: progress.advance(task)
             )
-    finally:
-        lock.release()
     typer.echo(
         f"{summary.sessions} session(s): {summary.exported} turn(s) exported, "
         f"{summary.already} already traced, "

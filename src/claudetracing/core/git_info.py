@@ -50,6 +50,20 @@ def _repo(root: Path) -> Any:
         return None
 
 
+def user_email(root: Path) -> str | None:
+    """git's user.email: the global setting, else the repository's."""
+    try:
+        import git
+
+        email = git.GitConfigParser(read_only=True).get_value("user", "email", default="")
+        if not email:
+            repo = _repo(root)
+            email = repo.config_reader().get_value("user", "email", default="") if repo else ""
+    except Exception:  # no git, no config: the caller falls back
+        return None
+    return str(email) if email else None
+
+
 def remote_url(root: Path) -> str | None:
     repo = _repo(root)
     if repo is None:

@@ -9,20 +9,11 @@ from pathlib import Path
 def current_user(root: Path, configured: str | None = None) -> str:
     if configured:
         return configured
-    try:
-        import git
+    from claudetracing.core.git_info import user_email
 
-        email = git.GitConfigParser(read_only=True).get_value("user", "email", default="")
-        if not email:
-            email = (
-                git.Repo(root, search_parent_directories=True)
-                .config_reader()
-                .get_value("user", "email", default="")
-            )
-        if email:
-            return str(email)
-    except Exception:  # no git, no repository, no config: fall back to the login
-        pass
+    email = user_email(root)
+    if email:
+        return email
     try:
         return getpass.getuser()
     except Exception:

@@ -18,6 +18,7 @@ from claudetracing.capture import spool
 from claudetracing.core import paths
 from claudetracing.core.durations import parse_duration
 from claudetracing.core.errors import TracesError
+from claudetracing.export.lock import exporter_lock
 
 if TYPE_CHECKING:
     from claudetracing.export.exporter import Exporter, ExportReport
@@ -232,24 +233,17 @@ def drain(
     *, force: bool = False, wait_for_lock: float = 0.0, progress: Progress | None = None
 ) -> DrainReport:
     """Export everything due. With `force`, backoff is ignored (that is `traces flush`)."""
-    from filelock import Timeout
-
-    lock = spool.exporter_lock()
     drainer = _Drainer(force=force, progress=progress)
     while True:
-        try:
-            lock.acquire(timeout=wait_for_lock)
-        except Timeout:
-            drainer.report.busy = True
-            return drainer.report
-        try:
+        with exporter_lock(wait_for_lock) as held:
+            if not held:
+                drainer.report.busy = True
+                return drainer.report
             # Loop while entries keep arriving; each pass only takes what is due.
             while drainer.run_once() and not force:
                 pass
             if force:
                 drainer.force = False
-        finally:
-            lock.release()
         # An entry written while we released the lock would otherwise wait for the next hook.
         if not _has_due(exclude=drainer.tried):
             return drainer.report
