@@ -5,6 +5,9 @@ Every import counts, including those inside functions: a lazy import is still a 
 from __future__ import annotations
 
 import ast
+import json
+import os
+import subprocess
 import sys
 from functools import cache
 from pathlib import Path
@@ -179,3 +182,46 @@ def test_heavy_libraries_are_imported_inside_the_functions_that_need_them() -> N
             if top_level and imported.split(".")[0] in HEAVY - allowed
         ]
         assert not heavy, f"{module} imports {heavy} at module level"
+
+
+def test_each_configuration_key_is_spelled_once() -> None:
+    """Keys live in core/keys.py; a second spelling elsewhere could drift from it."""
+    import re
+
+    spelled = re.compile(r"""["']CLAUDETRACING_[A-Z_]+["']""")
+    elsewhere = {
+        module: spelled.findall(path.read_text(encoding="utf-8"))
+        for module, path in modules().items()
+        if module != "claudetracing.core.keys" and _layer(module) != "redaction"
+    }
+    assert not {m: found for m, found in elsewhere.items() if found}
+
+
+def test_the_hook_takes_exactly_the_events_init_installs(tmp_path: Path) -> None:
+    from claudetracing.capture import hook, spool
+    from claudetracing.core import claude_settings, keys
+
+    installed = claude_settings.with_hooks({})["hooks"]
+    assert tuple(installed) == keys.HOOK_EVENTS
+    for event in (*keys.HOOK_EVENTS, "SubagentStop", "UserPromptSubmit"):
+        payload = {"hook_event_name": event, "session_id": "s", "transcript_path": "/x.jsonl"}
+        before = spool.count(spool.PENDING)
+        hook.run(json.dumps(payload).encode(), {keys.NO_EXPORTER: "1"})
+        assert spool.count(spool.PENDING) - before == (event in keys.HOOK_EVENTS), event
+
+
+def test_the_old_addresses_still_answer(isolated: Path) -> None:
+    """Old hooks run `python -m claudetracing.runtime`; plugins import the old API module."""
+    from claudetracing import enrichment_api
+    from claudetracing.enrichments import api
+
+    assert (enrichment_api.Enrichment, enrichment_api.TurnContext) == (
+        api.Enrichment,
+        api.TurnContext,
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "claudetracing.runtime"], capture_output=True, check=False
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
+    log = Path(os.environ["CLAUDETRACING_HOME"]) / "logs" / "exporter.log"
+    assert "drain: 0 exported" in log.read_text(encoding="utf-8")

@@ -8,13 +8,12 @@ import sys
 import time
 
 from claudetracing.capture import spool
-from claudetracing.core import paths
+from claudetracing.core import keys, paths
 
 # Only the stdlib and our two stdlib-only modules are imported here: tests prove it, because
 # Claude Code waits for this process before the user gets the prompt back.
 
-_FORWARDED = ("CLAUDE_PROJECT_DIR", "CLAUDE_CONFIG_DIR", "CLAUDETRACING_HOME")
-_EVENTS = ("Stop", "SessionEnd", "StopFailure")
+_FORWARDED = ("CLAUDE_PROJECT_DIR", "CLAUDE_CONFIG_DIR", keys.HOME)
 
 
 def _log(message: str) -> None:
@@ -44,16 +43,16 @@ def start_exporter() -> None:
 
 
 def run(raw: bytes, environ: dict[str, str]) -> None:
-    if environ.get("CLAUDETRACING_DISABLED", "").lower() in ("1", "true", "yes"):
+    if environ.get(keys.DISABLED, "").lower() in ("1", "true", "yes"):
         return
     payload = json.loads(raw) if raw.strip() else {}
     if not isinstance(payload, dict):
         raise ValueError("the hook payload is not a JSON object")
-    if payload.get("hook_event_name") not in _EVENTS:
+    if payload.get("hook_event_name") not in keys.HOOK_EVENTS:
         return
-    env = {k: v for k, v in environ.items() if k.startswith("CLAUDETRACING_") or k in _FORWARDED}
+    env = {k: v for k, v in environ.items() if k.startswith(keys.PREFIX) or k in _FORWARDED}
     spool.append(payload, env)
-    if environ.get("CLAUDETRACING_NO_EXPORTER") != "1":
+    if environ.get(keys.NO_EXPORTER) != "1":
         start_exporter()
 
 

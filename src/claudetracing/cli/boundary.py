@@ -17,11 +17,11 @@ from pathlib import Path
 
 import typer
 
-from claudetracing.core import paths
+from claudetracing.core import keys, paths
 from claudetracing.core.errors import TracesError
 
 UNEXPECTED_EXIT = 3
-DEBUG = "CLAUDETRACING_DEBUG"
+DEBUG = keys.DEBUG
 _VERSIONS = ("claudetracing", "mlflow", "databricks-sdk", "typer", "questionary", "gitpython")
 
 

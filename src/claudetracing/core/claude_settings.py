@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from claudetracing.core import keys
 from claudetracing.core.jsonfiles import read_json_object, save_json_object
 
-HOOK_EVENTS = ("Stop", "SessionEnd")
+HOOK_EVENTS = keys.HOOK_EVENTS
 HOOK_MARKER = "traces hook"
 # Safe for a teammate without the package: no error, no delay, exit 0.
 HOOK_COMMAND = "command -v traces >/dev/null 2>&1 && traces hook || true"
 HOOK_TIMEOUT_S = 10
-ENV_PREFIX = "CLAUDETRACING_"
+ENV_PREFIX = keys.PREFIX
 
 
 def team_settings_path(root: Path) -> Path:

@@ -6,26 +6,18 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from claudetracing.core import claude_settings, paths
+from claudetracing.core import claude_settings, keys, paths
 
-TRACKING_URI = "CLAUDETRACING_TRACKING_URI"
-EXPERIMENT = "CLAUDETRACING_EXPERIMENT"
-PROFILE = "CLAUDETRACING_PROFILE"
-ENRICHMENTS = "CLAUDETRACING_ENRICHMENTS"
-USER = "CLAUDETRACING_USER"
 LOCAL = "local"
-REDACT_PATTERNS = "CLAUDETRACING_REDACT_PATTERNS"
-CONTENT = "CLAUDETRACING_CONTENT"
-# Knobs of this machine's runtime, not of a repository's tracing: not shown as settings.
-RUNTIME_ONLY = frozenset(
-    {
-        "CLAUDETRACING_HOME",
-        "CLAUDETRACING_NO_EXPORTER",
-        "CLAUDETRACING_GIVE_UP_AFTER",
-        "CLAUDETRACING_MAX_CONTENT_CHARS",
-        "CLAUDETRACING_DISABLED",
-    }
-)
+# The keys are defined once in core.keys; named here too because every reader of a Config uses them.
+TRACKING_URI = keys.TRACKING_URI
+EXPERIMENT = keys.EXPERIMENT
+PROFILE = keys.PROFILE
+ENRICHMENTS = keys.ENRICHMENTS
+USER = keys.USER
+REDACT_PATTERNS = keys.REDACT_PATTERNS
+CONTENT = keys.CONTENT
+RUNTIME_ONLY = keys.RUNTIME_ONLY
 
 
 @dataclass

@@ -6,10 +6,12 @@ import os
 import re
 from pathlib import Path
 
+from claudetracing.core import keys
+
 
 def data_dir() -> Path:
     """Our per-user data folder (spool, state, the embedded local MLflow store)."""
-    override = os.environ.get("CLAUDETRACING_HOME")
+    override = os.environ.get(keys.HOME)
     if override:
         return Path(override)
     xdg = os.environ.get("XDG_DATA_HOME")

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
+from claudetracing.core import keys
 from claudetracing.enrichments.api import NAME, Enrichment, TurnContext
 
 GROUP = "claudetracing.enrichments"
-CONFIG_KEY = "CLAUDETRACING_ENRICHMENTS"
+CONFIG_KEY = keys.ENRICHMENTS
 BUILT_INS = ("git", "files", "tokens", "cost")
 MAX_KEY = 250  # MLflow's limit for a tag key
 MAX_VALUE = 8000  # MLflow's limit for a trace tag value (MAX_TRACE_TAG_VAL_LENGTH)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from claudetracing.core import config as config_mod
 from claudetracing.core.config import Config
 from claudetracing.core.identity import current_user
 from claudetracing.export import ledger as ledger_mod
@@ -52,7 +53,7 @@ class Exporter:
     def __post_init__(self) -> None:
         self.backend = MlflowBackend(self.config.tracking_uri, self.config.experiment)
         self.responses = ledger_mod.ResponseIndex(self.config.tracking_uri, self.config.experiment)
-        self.user = current_user(self.config.root, self.config.get("CLAUDETRACING_USER"))
+        self.user = current_user(self.config.root, self.config.get(config_mod.USER))
 
     def export_transcript(
         self,

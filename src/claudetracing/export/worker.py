@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from claudetracing.capture import spool
-from claudetracing.core import paths
+from claudetracing.core import keys, paths
 from claudetracing.core.durations import parse_duration
 from claudetracing.core.errors import TracesError
 from claudetracing.export.lock import exporter_lock
@@ -30,13 +30,11 @@ POLL_S = 0.25
 BACKOFF_BASE_S = 5.0
 BACKOFF_MAX_S = 900.0
 DEFAULT_GIVE_UP = "7d"
-FINAL_EVENTS = frozenset({"SessionEnd", "StopFailure"})
-EXPORT_EVENTS = frozenset({"Stop", "SessionEnd", "StopFailure"})
 
 
 def give_up_after() -> float:
-    value = os.environ.get("CLAUDETRACING_GIVE_UP_AFTER", DEFAULT_GIVE_UP)
-    return parse_duration(value, what="CLAUDETRACING_GIVE_UP_AFTER")
+    value = os.environ.get(keys.GIVE_UP_AFTER, DEFAULT_GIVE_UP)
+    return parse_duration(value, what=keys.GIVE_UP_AFTER)
 
 
 def status_path() -> Path:
@@ -118,7 +116,7 @@ class _Drainer:
                     continue  # another drain finished it
                 self._set_aside(path, spool.CORRUPT, f"unreadable spool entry: {exc}")
                 continue
-            if entry.event not in EXPORT_EVENTS:
+            if entry.event not in keys.HOOK_EVENTS:
                 path.unlink(missing_ok=True)
                 continue
             if not entry.transcript:
@@ -152,8 +150,8 @@ class _Drainer:
 
     def _export_group(self, transcript: Path, batch: list[spool.Entry]) -> None:
         batch.sort(key=lambda e: e.received_at)
-        final = any(e.event in FINAL_EVENTS for e in batch)
-        stops = [e for e in batch if e.event == "Stop"]
+        final = any(e.event in keys.FINAL_EVENTS for e in batch)
+        stops = [e for e in batch if e.event == keys.STOP]
         # A Stop promises a finished turn, and says how it ended; the file can lag behind it.
         promise = stops[-1] if stops else None
         answer = promise.payload.get("last_assistant_message") if promise else None

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from claudetracing.core import keys
 from claudetracing.trace import pricing
 from claudetracing.transcript.model import (
     ANSWERED,
@@ -62,7 +63,7 @@ class TurnTrace:
 
 def max_chars() -> int:
     try:
-        return max(1_000, int(os.environ.get("CLAUDETRACING_MAX_CONTENT_CHARS", DEFAULT_MAX_CHARS)))
+        return max(1_000, int(os.environ.get(keys.MAX_CONTENT_CHARS, DEFAULT_MAX_CHARS)))
     except ValueError:
         return DEFAULT_MAX_CHARS
 

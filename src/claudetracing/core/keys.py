@@ -1,0 +1,31 @@
+"""The names we share with Claude Code and with people: hook events and configuration keys.
+
+Each is defined once, here. The hook imports this module, so it stays plain constants."""
+
+from __future__ import annotations
+
+# Claude Code hook events. Stop ends a turn; StopFailure fires instead of Stop when the API
+# failed; SessionEnd ends the session. `traces init` installs our hook for each of them.
+STOP = "Stop"
+STOP_FAILURE = "StopFailure"
+SESSION_END = "SessionEnd"
+HOOK_EVENTS = (STOP, STOP_FAILURE, SESSION_END)
+FINAL_EVENTS = frozenset({STOP_FAILURE, SESSION_END})  # nothing more comes for the last turn
+
+PREFIX = "CLAUDETRACING_"
+# A repository's tracing: read from Claude Code's settings files (`env`) and the environment.
+TRACKING_URI = "CLAUDETRACING_TRACKING_URI"
+EXPERIMENT = "CLAUDETRACING_EXPERIMENT"
+PROFILE = "CLAUDETRACING_PROFILE"
+ENRICHMENTS = "CLAUDETRACING_ENRICHMENTS"
+USER = "CLAUDETRACING_USER"
+REDACT_PATTERNS = "CLAUDETRACING_REDACT_PATTERNS"  # team: a JSON list of regular expressions
+CONTENT = "CLAUDETRACING_CONTENT"  # team: "full" (default) or "metadata" (no content at all)
+# This machine's runtime, not a repository's tracing: never shown as settings.
+HOME = "CLAUDETRACING_HOME"
+NO_EXPORTER = "CLAUDETRACING_NO_EXPORTER"
+GIVE_UP_AFTER = "CLAUDETRACING_GIVE_UP_AFTER"
+MAX_CONTENT_CHARS = "CLAUDETRACING_MAX_CONTENT_CHARS"
+DISABLED = "CLAUDETRACING_DISABLED"
+DEBUG = "CLAUDETRACING_DEBUG"
+RUNTIME_ONLY = frozenset({HOME, NO_EXPORTER, GIVE_UP_AFTER, MAX_CONTENT_CHARS, DISABLED, DEBUG})
