@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from claudetracing import redaction
 from claudetracing.core.errors import TracesError
-from claudetracing.redaction import redactor as redaction
-from claudetracing.redaction.redactor import (
+from claudetracing.redaction import (
     CUSTOM_RULE_NAME,
     FIELD_RULE_NAME,
     RedactionPatternError,
