@@ -1,1 +1,1 @@
-"""The built-in enrichments; they register through entry points exactly like third-party ones."""
+"""Enrichments: the plugin contract, registry, team settings and the built-in tag sources."""

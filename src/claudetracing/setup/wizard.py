@@ -6,11 +6,11 @@ from pathlib import Path
 
 from claudetracing.core import naming
 from claudetracing.core.errors import TracesError
-from claudetracing.setup import databricks
+from claudetracing.setup import databricks, init_flow
 from claudetracing.setup.workspace import WorkspaceChoice, choose, team_experiment
 
-ADD = "__add__"
-LOCAL = "__local__"
+ADD = init_flow.ADD
+LOCAL = init_flow.LOCAL
 CUSTOM = "__custom__"
 
 
@@ -94,3 +94,19 @@ def confirm(question: str) -> bool:
     import questionary
 
     return bool(questionary.confirm(question, default=True).unsafe_ask())
+
+
+class TerminalPrompter:
+    """`init`'s questions in the real terminal (questionary); Ctrl-C aborts, nothing written."""
+
+    def destination(self, profiles: list[databricks.Profile]) -> str:
+        return ask_destination(profiles)
+
+    def new_workspace(self) -> str:
+        return ask_new_workspace()
+
+    def experiment(self, root: Path, profile: databricks.Profile) -> WorkspaceChoice:
+        return ask_experiment(root, profile)
+
+    def confirm(self, question: str) -> bool:
+        return confirm(question)
