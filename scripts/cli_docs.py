@@ -13,7 +13,9 @@ HEADER = """# CLI reference
 
 Generated from the commands' own help by `scripts/cli_docs.py`; a test fails when it is stale.
 Exit codes: 0 success, 1 an expected failure (the message says what and how to fix it),
-130 interrupted. `traces hook` always exits 0.
+2 a usage error, 3 an unexpected error (the message names a report with the traceback and
+versions; `CLAUDETRACING_DEBUG=1` shows the traceback instead), 130 interrupted.
+`traces hook` always exits 0.
 """
 
 

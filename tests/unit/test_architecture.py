@@ -225,3 +225,12 @@ def test_the_old_addresses_still_answer(isolated: Path) -> None:
     assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
     log = Path(os.environ["CLAUDETRACING_HOME"]) / "logs" / "exporter.log"
     assert "drain: 0 exported" in log.read_text(encoding="utf-8")
+
+
+def test_every_configuration_key_is_documented() -> None:
+    from claudetracing.core import keys
+
+    documented = (SRC.parent / "docs" / "configuration.md").read_text(encoding="utf-8")
+    names = [v for k, v in vars(keys).items() if k.isupper() and isinstance(v, str)]
+    spelled = [n for n in names if n.startswith(keys.PREFIX) and n != keys.PREFIX]
+    assert spelled and not [n for n in spelled if f"`{n}`" not in documented]
