@@ -1,0 +1,206 @@
+"""Reading traces back from MLflow as the query model: searches, one trace, experiments."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from claudetracing.query.model import Experiment, Filters, Span, Tokens, Trace, TraceRow
+
+if TYPE_CHECKING:
+    from mlflow.entities import Span as MlflowSpan
+    from mlflow.entities import Trace as MlflowTrace
+    from mlflow.entities import TraceInfo
+
+    from claudetracing.export.backend import MlflowBackend
+
+PAGE = 200
+
+
+def traces(
+    backend: MlflowBackend, filters: Filters, *, limit: int | None, include_spans: bool
+) -> Iterator[Trace]:
+    """Newest first, paging through the server's results until `limit` (None: all of them)."""
+    experiment_id = backend.connect(create=False)
+    filter_string = _filter_string(filters)
+    token = None
+    seen = 0
+    while True:
+        size = PAGE if limit is None else min(PAGE, limit - seen)
+        if size <= 0:
+            return
+        page = backend.client.search_traces(
+            locations=[experiment_id],
+            filter_string=filter_string or None,
+            max_results=size,
+            order_by=["timestamp_ms DESC"],
+            page_token=token,
+            include_spans=include_spans,
+        )
+        for found in page:
+            yield _trace(found)
+            seen += 1
+        token = page.token
+        if not token or not page:
+            return
+
+
+def trace(backend: MlflowBackend, trace_id: str) -> Trace | None:
+    """One trace with all its spans, or None when the destination has no such trace."""
+    found = backend.get(trace_id)
+    return None if found is None else _trace(found)
+
+
+def experiments(backend: MlflowBackend) -> list[Experiment]:
+    """The experiments named by the convention, by name."""
+    return [Experiment(str(e.name), str(e.experiment_id)) for e in backend.convention_experiments()]
+
+
+def newest_ms(backend: MlflowBackend, experiment_id: str) -> int | None:
+    """When the experiment's newest trace started, if it has any."""
+    newest = backend.client.search_traces(
+        locations=[experiment_id],
+        max_results=1,
+        order_by=["timestamp_ms DESC"],
+        include_spans=False,
+    )
+    return int(newest[0].info.request_time) if newest else None
+
+
+def count(backend: MlflowBackend, experiment_id: str, *, cap: int) -> tuple[int, bool]:
+    """How many traces the experiment holds, counting no further than about `cap`; and whether
+    there are more (MLflow has no count, so this pages through ids)."""
+    counted = 0
+    token = None
+    while counted < cap:
+        page = backend.client.search_traces(
+            locations=[experiment_id],
+            max_results=PAGE,
+            page_token=token,
+            include_spans=False,
+        )
+        counted += len(page)
+        token = page.token
+        if not token:
+            break
+    return min(counted, cap), counted >= cap and token is not None
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _filter_string(filters: Filters) -> str:
+    """One MLflow filter string: all filtering happens on the server."""
+    parts = []
+    if filters.since_ms is not None:
+        parts.append(f"trace.timestamp_ms >= {filters.since_ms}")
+    if filters.until_ms is not None:
+        parts.append(f"trace.timestamp_ms <= {filters.until_ms}")
+    if filters.status:
+        parts.append(f"trace.status = '{filters.status.upper()}'")
+    for key, value in (
+        ("metadata.`mlflow.trace.session`", filters.session),
+        ("metadata.`mlflow.trace.user`", filters.user),
+        ("tags.`git.repo_name`", filters.repo),
+        ("tags.`git.branch`", filters.branch),
+    ):
+        if value:
+            parts.append(f"{key} = {_quote(value)}")
+    return " AND ".join(parts)
+
+
+def _int(value: object) -> int:
+    if isinstance(value, (int, float, str)):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    return 0
+
+
+def _float(value: object) -> float | None:
+    if isinstance(value, (int, float, str)):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    return None
+
+
+def _trace(found: MlflowTrace) -> Trace:
+    return Trace(_row(found.info), tuple(_span(s) for s in found.data.spans))
+
+
+def _row(info: TraceInfo) -> TraceRow:
+    tags = dict(info.tags)
+    meta = info.trace_metadata or {}
+    # Our tags first; MLflow's own aggregate for traces written by something else.
+    usage = info.token_usage or {}
+    tokens = Tokens(
+        input=_int(tags.get("tokens.input", usage.get("input_tokens"))),
+        output=_int(tags.get("tokens.output", usage.get("output_tokens"))),
+        cache_read=_int(tags.get("tokens.cache_read", usage.get("cache_read_input_tokens"))),
+        cache_creation=_int(
+            tags.get("tokens.cache_creation", usage.get("cache_creation_input_tokens"))
+        ),
+    )
+    cost = tags.get("cost.usd")
+    return TraceRow(
+        trace_id=str(info.trace_id),
+        start_ms=int(info.request_time),
+        duration_ms=info.execution_duration,
+        status=str(getattr(info.state, "value", info.state)),
+        session=meta.get("mlflow.trace.session"),
+        user=meta.get("mlflow.trace.user"),
+        prompt=_prompt_of(info),
+        tokens=tokens,
+        cost_usd=_float(cost) if cost else None,
+        tags={k: v for k, v in sorted(tags.items()) if not k.startswith(("mlflow.", "tokens."))},
+    )
+
+
+def _prompt_of(info: TraceInfo) -> str:
+    preview = getattr(info, "request_preview", None) or ""
+    try:
+        body = json.loads(preview)
+    except ValueError:
+        return str(preview)
+    if isinstance(body, dict) and isinstance(body.get("prompt"), str):
+        return str(body["prompt"])
+    return str(preview)
+
+
+def _tokens(usage: dict[str, object]) -> Tokens:
+    """Tokens from MLflow's `mlflow.chat.tokenUsage` shape (input excludes the cache)."""
+    return Tokens(
+        input=_int(usage.get("input_tokens")),
+        output=_int(usage.get("output_tokens")),
+        cache_read=_int(usage.get("cache_read_input_tokens")),
+        cache_creation=_int(usage.get("cache_creation_input_tokens")),
+    )
+
+
+def _span(span: MlflowSpan) -> Span:
+    attributes = span.attributes
+    usage = attributes.get("mlflow.chat.tokenUsage")
+    cost = attributes.get("mlflow.llm.cost")
+    model = attributes.get("mlflow.llm.model")
+    return Span(
+        span_id=str(span.span_id),
+        parent_id=span.parent_id,
+        name=str(span.name),
+        span_type=span.span_type,
+        start_ns=int(span.start_time_ns),
+        end_ns=span.end_time_ns,
+        status=str(span.status.status_code.value),
+        status_message=span.status.description or "",
+        inputs=span.inputs,
+        outputs=span.outputs,
+        attributes=attributes,
+        model=str(model) if model else None,
+        tokens=_tokens(usage) if isinstance(usage, dict) else None,
+        cost_usd=_float(cost.get("total_cost")) if isinstance(cost, dict) else None,
+        copied=bool(attributes.get("claude_code.copied_response")),
+    )
