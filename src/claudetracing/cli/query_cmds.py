@@ -15,7 +15,6 @@ from claudetracing.core.errors import TracesError
 
 if TYPE_CHECKING:
     from claudetracing.export.backend import MlflowBackend
-    from claudetracing.query.search import Filters
 
 
 class SearchFormat(str, Enum):
@@ -47,23 +46,24 @@ def _backend(experiment: str | None) -> MlflowBackend:
 
 def _window(
     hours: float | None, since: str | None, until: str | None, default_since: str | None = None
-) -> Filters:
-    from claudetracing.query.search import Filters, parse_time
+) -> tuple[int | None, int | None]:
+    """--since and --until (or --hours) as milliseconds since the epoch."""
+    from claudetracing.query.search import parse_time
 
     if hours is not None and since:
         raise TracesError("--hours and --since exclude each other", "pass only one of them")
-    filters = Filters()
+    since_ms = until_ms = None
     if hours is not None:
         if hours <= 0:
             raise TracesError(f"--hours must be positive, got {hours}", "for example --hours 24")
-        filters.since_ms = parse_time(f"{hours}h", option="--hours")
+        since_ms = parse_time(f"{hours}h", option="--hours")
     elif since or default_since:
-        filters.since_ms = parse_time(since or default_since or "", option="--since")
+        since_ms = parse_time(since or default_since or "", option="--since")
     if until:
-        filters.until_ms = parse_time(until, option="--until")
-    if filters.since_ms and filters.until_ms and filters.since_ms > filters.until_ms:
+        until_ms = parse_time(until, option="--until")
+    if since_ms and until_ms and since_ms > until_ms:
         raise TracesError("--since is after --until", "swap them")
-    return filters
+    return since_ms, until_ms
 
 
 ExperimentOpt = Annotated[
@@ -80,7 +80,7 @@ def list_(
 
     rows = search.list_experiments(_backend(None))
     if as_json:
-        typer.echo(json.dumps([r.__dict__ for r in rows], indent=2))
+        typer.echo(json.dumps([r.as_dict() for r in rows], indent=2))
     elif not rows:
         typer.echo("no experiments named claude-code/… yet: run `traces init`", err=True)
     else:
@@ -110,6 +110,7 @@ def search(
 ) -> None:
     """Find traces; every filter runs on the server."""
     from claudetracing.query import render, search
+    from claudetracing.query.model import Filters
 
     if limit < 1:
         raise TracesError(f"--limit must be at least 1, got {limit}", "for example --limit 50")
@@ -118,16 +119,23 @@ def search(
     if trace_id:
         found = [search.get(backend, trace_id)]
     else:
-        filters = _window(hours, since, until)
-        filters.session, filters.user, filters.repo = session, user, repo
-        filters.branch, filters.status = branch, status
+        since_ms, until_ms = _window(hours, since, until)
+        filters = Filters(
+            since_ms=since_ms,
+            until_ms=until_ms,
+            session=session,
+            user=user,
+            repo=repo,
+            branch=branch,
+            status=status,
+        )
         found = search.search(
             backend, filters, limit=limit, include_spans=chosen is SearchFormat.context
         )
     if chosen is SearchFormat.context:
         typer.echo(render.context(found, budget))
         return
-    rows = [search.row_of(t) for t in found]
+    rows = [t.row for t in found]
     if chosen is SearchFormat.json:
         typer.echo(render.traces_json(rows))
     else:
@@ -160,12 +168,16 @@ def usage(
     ] = UsageFormat.table,
 ) -> None:
     """Tokens and USD cost over a time window, grouped: where the money went."""
-    from claudetracing.query import render, search
+    from claudetracing.query import render
+    from claudetracing.query.model import Filters
+    from claudetracing.query.usage import grouped
 
     if days is not None and since:
         raise TracesError("--days and --since exclude each other", "pass only one of them")
-    filters = _window(None, since or (f"{days}d" if days else None), until, default_since="7d")
-    rows = search.usage(_backend(experiment), filters, by.value)
+    since_ms, until_ms = _window(
+        None, since or (f"{days}d" if days else None), until, default_since="7d"
+    )
+    rows = grouped(_backend(experiment), Filters(since_ms=since_ms, until_ms=until_ms), by.value)
     if fmt is UsageFormat.json:
         typer.echo(json.dumps([r.as_dict() for r in rows], indent=2))
         return

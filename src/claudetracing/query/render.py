@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from claudetracing.query.search import ExperimentRow, TraceRow, UsageRow, row_of
+from claudetracing.query.model import ExperimentRow, Span, Trace, TraceRow, UsageRow
 
 BAR_WIDTH = 40
 
@@ -54,7 +53,7 @@ def traces_table(rows: list[TraceRow]) -> Table:
             row.trace_id,
             row.status,
             _ms(row.duration_ms),
-            f"{row.tokens['total']:,}",
+            f"{row.tokens.total:,}",
             _money(row.cost_usd),
             _short(row.prompt, 60),
         )
@@ -65,7 +64,7 @@ def traces_json(rows: list[TraceRow]) -> str:
     return json.dumps([row.as_dict() for row in rows], indent=2, ensure_ascii=False)
 
 
-def _tool_line(span: Any) -> str:
+def _tool_line(span: Span) -> str:
     inputs = span.inputs if isinstance(span.inputs, dict) else {}
     detail = (
         inputs.get("command")
@@ -74,48 +73,45 @@ def _tool_line(span: Any) -> str:
         or inputs.get("description")
         or ""
     )
-    outcome = "ERROR" if span.status.status_code == "ERROR" else "ok"
+    outcome = "ERROR" if span.status == "ERROR" else "ok"
     line = f"{span.name}({_short(str(detail), 80)}) → {outcome}"
     if outcome == "ERROR":
-        line += f": {_short(span.status.description or str(span.outputs), 120)}"
+        line += f": {_short(span.status_message or str(span.outputs), 120)}"
     return line
 
 
-def _context_lines(spans: dict[str | None, list[Any]], parent: Any, depth: int) -> list[str]:
+def _context_lines(trace: Trace, parent: Span, depth: int) -> list[str]:
     lines = []
-    for span in sorted(spans.get(parent.span_id, []), key=lambda s: s.start_time_ns):
+    for span in trace.children(parent):
         pad = "  " * depth
         if span.span_type == "TOOL":
             lines.append(f"{pad}- {_tool_line(span)}")
-            lines.extend(_context_lines(spans, span, depth + 1))
+            lines.extend(_context_lines(trace, span, depth + 1))
         elif span.span_type == "AGENT":
-            prompt = (span.inputs or {}).get("prompt", "") if isinstance(span.inputs, dict) else ""
+            prompt = span.inputs.get("prompt", "") if isinstance(span.inputs, dict) else ""
             lines.append(f"{pad}- {span.name}: {_short(str(prompt), 120)}")
-            lines.extend(_context_lines(spans, span, depth + 1))
+            lines.extend(_context_lines(trace, span, depth + 1))
     return lines
 
 
-def context(traces: list[Any], budget: int) -> str:
+def context(traces: list[Trace], budget: int) -> str:
     """The turns as compact text for pasting into an LLM, oldest first, within `budget` chars."""
     blocks: list[str] = []
     used = 0
-    ordered = sorted(traces, key=lambda t: t.info.request_time)
+    ordered = sorted(traces, key=lambda t: t.row.start_ms)
     for index, trace in enumerate(ordered):
-        row = row_of(trace)
-        by_parent: dict[str | None, list[Any]] = {}
-        for span in trace.data.spans:
-            by_parent.setdefault(span.parent_id, []).append(span)
-        root = by_parent.get(None, [None])[0]
+        row = trace.row
+        root = trace.roots[0] if trace.roots else None
         answer = ""
         if root is not None and isinstance(root.outputs, dict):
             answer = str(root.outputs.get("answer", ""))
         lines = [
             f"## {row.time} · session {row.session} · {row.trace_id} · {row.status} · "
-            f"{row.tokens['total']:,} tokens · {_money(row.cost_usd)}",
+            f"{row.tokens.total:,} tokens · {_money(row.cost_usd)}",
             f"User: {_short(row.prompt, 600)}",
         ]
         if root is not None:
-            lines.extend(_context_lines(by_parent, root, 0))
+            lines.extend(_context_lines(trace, root, 0))
         lines.append(f"Answer: {_short(answer, 600)}")
         block = "\n".join(lines) + "\n"
         if used + len(block) > budget and blocks:
@@ -129,42 +125,37 @@ def context(traces: list[Any], budget: int) -> str:
     return "\n".join(blocks)
 
 
-def span_tree(trace: Any) -> Tree:
+def span_tree(trace: Trace) -> Tree:
     """`traces show`: tools, subagents, durations, tokens, cost, errors."""
-    row = row_of(trace)
+    row = trace.row
     tree = Tree(
         f"[bold]{row.trace_id}[/] {row.time} {row.status} · {_ms(row.duration_ms)} · "
-        f"{row.tokens['total']:,} tokens · {_money(row.cost_usd)}\n"
+        f"{row.tokens.total:,} tokens · {_money(row.cost_usd)}\n"
         f"prompt: {_short(row.prompt, 100)}"
     )
-    children: dict[str | None, list[Any]] = {}
-    for span in trace.data.spans:
-        children.setdefault(span.parent_id, []).append(span)
 
-    def add(node: Tree, span: Any) -> None:
-        duration = (span.end_time_ns - span.start_time_ns) // 1_000_000
-        label = f"{span.name} [dim]{span.span_type}[/] {_ms(duration)}"
-        usage = span.attributes.get("mlflow.chat.tokenUsage")
-        if isinstance(usage, dict):
+    def add(node: Tree, span: Span) -> None:
+        duration = _ms(span.duration_ms)
+        label = f"{span.name} [dim]{span.span_type}[/] {duration}"
+        if span.tokens is not None:
             label += (
-                f" · in {usage.get('input_tokens', 0):,} out {usage.get('output_tokens', 0):,}"
-                f" cache {usage.get('cache_read_input_tokens', 0):,}"
+                f" · in {span.tokens.input:,} out {span.tokens.output:,}"
+                f" cache {span.tokens.cache_read:,}"
             )
-        cost = span.attributes.get("mlflow.llm.cost")
-        if isinstance(cost, dict):
-            label += f" · {_money(cost.get('total_cost'))}"
-        if span.attributes.get("claude_code.copied_response"):
+        if span.cost_usd is not None:
+            label += f" · {_money(span.cost_usd)}"
+        if span.copied:
             label += " · copy of a response traced before (not counted again)"
         if span.span_type == "TOOL":
-            label = f"{_tool_line(span)} [dim]TOOL {_ms(duration)}[/]"
-        if span.status.status_code == "ERROR":
+            label = f"{_tool_line(span)} [dim]TOOL {duration}[/]"
+        if span.status == "ERROR":
             label = f"[red]{label}[/]"
         branch = node.add(label)
-        for child in sorted(children.get(span.span_id, []), key=lambda s: s.start_time_ns):
+        for child in trace.children(span):
             add(branch, child)
 
-    for root in children.get(None, []):
-        for child in sorted(children.get(root.span_id, []), key=lambda s: s.start_time_ns):
+    for root in trace.roots:
+        for child in trace.children(root):
             add(tree, child)
     return tree
 
