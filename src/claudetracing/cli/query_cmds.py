@@ -48,7 +48,10 @@ def _window(
     hours: float | None, since: str | None, until: str | None, default_since: str | None = None
 ) -> tuple[int | None, int | None]:
     """--since and --until (or --hours) as milliseconds since the epoch."""
-    from claudetracing.query.search import parse_time
+    from claudetracing.core.durations import parse_moment
+
+    def parse_time(text: str, option: str) -> int:
+        return int(parse_moment(text, option=option) * 1000)
 
     if hours is not None and since:
         raise TracesError("--hours and --since exclude each other", "pass only one of them")
@@ -56,11 +59,11 @@ def _window(
     if hours is not None:
         if hours <= 0:
             raise TracesError(f"--hours must be positive, got {hours}", "for example --hours 24")
-        since_ms = parse_time(f"{hours}h", option="--hours")
+        since_ms = parse_time(f"{hours}h", "--hours")
     elif since or default_since:
-        since_ms = parse_time(since or default_since or "", option="--since")
+        since_ms = parse_time(since or default_since or "", "--since")
     if until:
-        until_ms = parse_time(until, option="--until")
+        until_ms = parse_time(until, "--until")
     if since_ms and until_ms and since_ms > until_ms:
         raise TracesError("--since is after --until", "swap them")
     return since_ms, until_ms

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from claudetracing.core.errors import TracesError
@@ -13,32 +11,6 @@ from claudetracing.query.model import ExperimentRow, Filters, Trace, utc_iso
 
 if TYPE_CHECKING:
     from claudetracing.export.backend import MlflowBackend
-
-_RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_time(text: str, *, option: str, now: float | None = None) -> int:
-    """Milliseconds since the epoch from `7d`/`24h` (ago), an ISO date or datetime, or `now`."""
-    now = time.time() if now is None else now
-    value = text.strip()
-    if value.lower() == "now":
-        return int(now * 1000)
-    match = _RELATIVE.match(value.lower())
-    if match:
-        return int((now - float(match.group(1)) * _UNITS[match.group(2)]) * 1000)
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise TracesError(
-            f"cannot read {option} {text!r}",
-            f"use a duration ago such as 24h or 7d, or a date such as 2026-11-20 or "
-            f"2026-11-20T09:30:00Z (for example `{option} 24h`)",
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return int(moment.timestamp() * 1000)
-
 
 def search(
     backend: MlflowBackend, filters: Filters, *, limit: int, include_spans: bool = False
