@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from claudetracing.core import paths
@@ -64,6 +68,140 @@ def _batch_span_writes() -> None:
     MlflowV3SpanExporter._export_spans_incrementally = batched  # type: ignore[method-assign]
 
 
+@dataclass
+class _HeldWrites:
+    """The two store calls MLflow's span exporter makes per trace, held back for one batch."""
+
+    exporter: Any = None
+    spans: dict[tuple[str, str | None], list[Any]] = field(default_factory=dict)
+    traces: list[tuple[Any, Any, str | None]] = field(default_factory=list)  # trace, prompts, ws
+
+
+_held: _HeldWrites | None = None  # set while `write_many` builds its traces
+
+
+def _hold_store_calls() -> bool:
+    """Let `_held` take MLflow's `_log_spans`/`_log_trace` calls while it is set.
+
+    Everything else MLflow's exporter does when a span ends (finding the spans, building the
+    trace info, sizes, token and cost aggregates) runs as always; only the store calls wait, to be
+    made together by `_store_together`. False when this MLflow's exporter looks different from
+    the one this was written against (3.17): then every trace is written one by one."""
+    try:
+        from mlflow.tracing.export.mlflow_v3 import MlflowV3SpanExporter
+    except ImportError:
+        return False
+    log_spans = getattr(MlflowV3SpanExporter, "_log_spans", None)
+    log_trace = getattr(MlflowV3SpanExporter, "_log_trace", None)
+    if log_spans is None or log_trace is None:
+        return False
+    if getattr(log_spans, "_claudetracing", False):
+        return True
+    expected = (
+        ["self", "experiment_id", "spans", "workspace"],
+        ["self", "trace", "prompts", "workspace"],
+    )
+    if (
+        list(inspect.signature(log_spans).parameters),
+        list(inspect.signature(log_trace).parameters),
+    ) != expected:
+        return False
+
+    def held_spans(
+        self: Any, experiment_id: str, spans: list[Any], workspace: str | None = None
+    ) -> None:
+        if _held is None:
+            log_spans(self, experiment_id, spans, workspace=workspace)
+            return
+        _held.exporter = self
+        _held.spans.setdefault((experiment_id, workspace), []).extend(spans)
+
+    def held_trace(self: Any, trace: Any, prompts: Any, workspace: str | None = None) -> None:
+        if _held is None:
+            log_trace(self, trace, prompts=prompts, workspace=workspace)
+            return
+        _held.exporter = self
+        _held.traces.append((trace, prompts, workspace))
+
+    for wrapper, original in ((held_spans, log_spans), (held_trace, log_trace)):
+        setattr(wrapper, "_claudetracing", True)  # noqa: B010 - marks, on plain functions
+        setattr(wrapper, "_original", original)  # noqa: B010
+    MlflowV3SpanExporter._log_spans = held_spans  # type: ignore[method-assign]
+    MlflowV3SpanExporter._log_trace = held_trace  # type: ignore[method-assign]
+    return True
+
+
+class _Abandoned(Exception):
+    """A store call inside the batch's transaction failed: the whole batch is rolled back."""
+
+
+def _store_together(held: _HeldWrites) -> None:
+    """Make the held store calls in ONE SQLite transaction, with MLflow's own code.
+
+    MLflow writes a trace as `log_spans` (creates the trace row from its spans) then
+    `start_trace` (merges the trace info into that row): two transactions, the second a
+    rollback-and-merge. Here each trace is started first, already marked as keeping its spans in
+    the tracking store (the tag `log_spans` would set), then every span of the batch goes in one
+    `log_spans` call, which the store groups by trace. The stored result is the same: start_trace
+    writes the same info, tags and metadata it would have merged, and log_spans leaves a finalized
+    trace's fields alone. All of it shares one session, so a batch lands whole or not at all
+    (a kill rolls it back; no half-written trace is left behind)."""
+    from mlflow.tracing.constant import SpansLocation, TraceTagKey
+    from mlflow.tracing.export.mlflow_v3 import MlflowV3SpanExporter
+    from sqlalchemy import event
+
+    exporter = held.exporter
+    if exporter is None:
+        return  # MLflow made no store call (tracing disabled?): the read-back will say so
+    log_spans = MlflowV3SpanExporter._log_spans._original  # type: ignore[attr-defined]
+    log_trace = MlflowV3SpanExporter._log_trace._original  # type: ignore[attr-defined]
+    client = exporter._client
+    store = client.store
+    maker = store.ManagedSessionMaker
+    failures: list[BaseException] = []
+    start_trace, log_spans_call = client.start_trace, client.log_spans
+
+    def checked(call: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return call(*args, **kwargs)
+            except BaseException as exc:  # MLflow's exporter would only log it
+                failures.append(exc)
+                raise
+
+        return run
+
+    def started_in_store(trace_info: Any) -> Any:
+        trace_info.tags[TraceTagKey.SPANS_LOCATION] = SpansLocation.TRACKING_STORE.value
+        return start_trace(trace_info)
+
+    with maker(read_only=False) as session:
+
+        def rolled_back(_: Any) -> None:
+            failures.append(_Abandoned("MLflow rolled back part of the batch"))
+
+        event.listen(session, "after_rollback", rolled_back)
+
+        @contextmanager
+        def joined(read_only: bool = True) -> Iterator[Any]:
+            yield session
+
+        store.ManagedSessionMaker = joined
+        client.start_trace = checked(started_in_store)
+        client.log_spans = checked(log_spans_call)
+        try:
+            for trace, prompts, workspace in held.traces:
+                log_trace(exporter, trace, prompts=prompts, workspace=workspace)
+            for (experiment_id, workspace), spans in held.spans.items():
+                log_spans(exporter, experiment_id, spans, workspace=workspace)
+        finally:
+            store.ManagedSessionMaker = maker
+            del client.start_trace, client.log_spans
+            event.remove(session, "after_rollback", rolled_back)
+        if failures:
+            raise _Abandoned(_short(failures[0])) from failures[0]
+
+
 def _quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
@@ -80,6 +218,19 @@ class MlflowBackend:
     @property
     def is_local_sqlite(self) -> bool:
         return self.tracking_uri.startswith("sqlite:")
+
+    @property
+    def batches(self) -> bool:
+        """Whether several turns are written in one transaction (`write_many`).
+
+        Only into a local SQLite store, whose session we can share across MLflow's calls; a
+        tracking server or Databricks gets MLflow's own exporter, one trace at a time."""
+        if not self.is_local_sqlite:
+            return False
+        _quiet_mlflow()
+        # Async logging hands the store calls to a thread after `write_many` has returned.
+        asynchronous = os.environ["MLFLOW_ENABLE_ASYNC_TRACE_LOGGING"].strip().lower()
+        return asynchronous in ("false", "0") and _hold_store_calls()
 
     def connect(self, *, create: bool = True) -> str:
         """Point MLflow at the destination and return the experiment id (created if asked)."""
@@ -159,8 +310,36 @@ class MlflowBackend:
             raise BackendError(f"cannot search traces: {_short(exc)}") from exc
         return found[0].info.trace_id if found else None
 
+    def session_turns(self, session_id: str) -> dict[str, str]:
+        """Every turn of the session already exported here: turn key -> trace id.
+
+        One search for a whole session instead of one `find_turn` per turn. A turn key starts
+        with its session id, so the session's traces are those whose key starts with it."""
+        experiment_id = self.connect()
+        prefix = f"{session_id}:"
+        found: dict[str, str] = {}
+        token = None
+        try:
+            while True:
+                page = self.client.search_traces(
+                    locations=[experiment_id],
+                    filter_string=f"tags.`{TURN_KEY_TAG}` LIKE {_quote(prefix + '%')}",
+                    max_results=500,
+                    include_spans=False,
+                    page_token=token,
+                )
+                for trace in page:
+                    key = trace.info.tags.get(TURN_KEY_TAG, "")
+                    if key.startswith(prefix):  # LIKE reads `_` in an id as any character
+                        found.setdefault(key, trace.info.trace_id)
+                token = page.token
+                if not token:
+                    return found
+        except Exception as exc:
+            raise BackendError(f"cannot search traces: {_short(exc)}") from exc
+
     def write(self, trace: TurnTrace) -> str:
-        """Store the span tree as one trace and return its id."""
+        """Store the span tree as one trace through MLflow's exporter and return its id."""
         experiment_id = self.connect()
         import mlflow
 
@@ -170,22 +349,55 @@ class MlflowBackend:
         _batch_span_writes()
         _batch = []
         try:
-            root = self._start(mlflow, trace.root, None, experiment_id, trace, trace.key)
-            self._finish_children(mlflow, trace.root, root, trace.key)
-            self._end(root, trace.root)
+            trace_id = self._emit(mlflow, trace, experiment_id)
         except Exception as exc:
             raise BackendError(
                 f"cannot write the trace of turn {trace.key}: {_short(exc)}"
             ) from exc
         finally:
             _batch = None
+        return trace_id
+
+    def write_many(self, traces: list[TurnTrace]) -> list[str]:
+        """Store several span trees, one trace each, in one transaction; their ids in order.
+
+        Where the destination does not batch (`batches`), each is written by `write`."""
+        if not self.batches:
+            return [self.write(trace) for trace in traces]
+        experiment_id = self.connect()
+        import mlflow
+
+        mlflow.set_tracking_uri(self.tracking_uri)
+        global _held
+        held = _held = _HeldWrites()
+        try:
+            ids = [self._emit(mlflow, trace, experiment_id) for trace in traces]
+        except Exception as exc:
+            raise BackendError(f"cannot build the traces to write: {_short(exc)}") from exc
+        finally:
+            _held = None
+        try:
+            _store_together(held)
+        except Exception as exc:
+            keys = (
+                f"{traces[0].key} and {len(traces) - 1} more" if len(traces) > 1 else traces[0].key
+            )
+            raise BackendError(f"cannot write the traces of turns {keys}: {_short(exc)}") from exc
+        return ids
+
+    def _emit(self, mlflow: Any, trace: TurnTrace, experiment_id: str) -> str:
+        """Hand the tree to MLflow span by span, with the transcript's times; the trace id."""
+        root = self._start(mlflow, trace.root, None, experiment_id, trace, trace.key)
+        self._finish_children(mlflow, trace.root, root, trace.key)
+        self._end(root, trace.root)
         return str(root.trace_id)
 
     def get(self, trace_id: str) -> Trace | None:
         try:
-            return self.client.get_trace(trace_id)
+            trace: Trace = self.client.get_trace(trace_id)
         except Exception:
             return None
+        return trace
 
     def find_orphans(self, turn_key: str, start_ns: int, end_ns: int) -> list[str]:
         """Traces holding spans of this turn but not its tags: what a kill during upload leaves
@@ -250,6 +462,33 @@ class MlflowBackend:
         if got != expected_spans:
             raise BackendError(f"trace {trace_id} has {got} spans, expected {expected_spans}")
 
+    def confirm_many(self, expected: dict[str, tuple[str, int]]) -> None:
+        """Read traces back in one go; raise unless each holds its turn and every span.
+
+        `expected`: trace id -> (turn key, span count)."""
+        if not self.batches:
+            for trace_id, (_, spans) in expected.items():
+                self.confirm(trace_id, expected_spans=spans)
+            return
+        from mlflow.tracing.client import TracingClient
+
+        try:
+            # MLflow returns only complete traces: one short of its spans is left out.
+            found = TracingClient(self.tracking_uri).batch_get_traces(list(expected))
+        except Exception as exc:
+            raise BackendError(f"cannot read back traces: {_short(exc)}") from exc
+        by_id = {t.info.trace_id: t for t in found}
+        for trace_id, (key, spans) in expected.items():
+            trace = by_id.get(trace_id)
+            if trace is None:
+                raise BackendError(f"trace {trace_id} was written but cannot be read back")
+            if trace.info.tags.get(TURN_KEY_TAG) != key:
+                raise BackendError(f"trace {trace_id} was written without its turn key {key}")
+            if len(trace.data.spans) != spans:
+                raise BackendError(
+                    f"trace {trace_id} has {len(trace.data.spans)} spans, expected {spans}"
+                )
+
     def delete(self, trace_ids: list[str]) -> None:
         experiment_id = self.connect()
         self.client.delete_traces(experiment_id=experiment_id, trace_ids=trace_ids)
@@ -275,7 +514,7 @@ class MlflowBackend:
                 "metadata": trace.metadata,
                 "experiment_id": experiment_id,
             }
-        return mlflow.start_span_no_context(
+        span: LiveSpan = mlflow.start_span_no_context(
             node.name,
             span_type=node.span_type,
             parent_span=parent,
@@ -284,6 +523,7 @@ class MlflowBackend:
             start_time_ns=node.start_ns,
             **kwargs,
         )
+        return span
 
     def _finish_children(self, mlflow: Any, node: SpanNode, live: LiveSpan, key: str) -> None:
         for child in node.children:
