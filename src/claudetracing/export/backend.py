@@ -186,7 +186,18 @@ def _store_together(held: _HeldWrites) -> None:
         def joined(read_only: bool = True) -> Iterator[Any]:
             yield session
 
+        read_experiment = store.get_experiment
+        experiments: dict[str, Any] = {}
+
+        def experiment_once(experiment_id: str) -> Any:
+            # start_trace reads the experiment for every trace; inside one transaction it is
+            # the same row each time (a writer elsewhere waits for our commit).
+            if experiment_id not in experiments:
+                experiments[experiment_id] = read_experiment(experiment_id)
+            return experiments[experiment_id]
+
         store.ManagedSessionMaker = joined
+        store.get_experiment = experiment_once
         client.start_trace = checked(started_in_store)
         client.log_spans = checked(log_spans_call)
         try:
@@ -196,7 +207,7 @@ def _store_together(held: _HeldWrites) -> None:
                 log_spans(exporter, experiment_id, spans, workspace=workspace)
         finally:
             store.ManagedSessionMaker = maker
-            del client.start_trace, client.log_spans
+            del store.get_experiment, client.start_trace, client.log_spans
             event.remove(session, "after_rollback", rolled_back)
         if failures:
             raise _Abandoned(_short(failures[0])) from failures[0]
@@ -368,14 +379,18 @@ class MlflowBackend:
         import mlflow
 
         mlflow.set_tracking_uri(self.tracking_uri)
-        global _held
+        global _held, _batch
+        _batch_span_writes()
         held = _held = _HeldWrites()
         try:
-            ids = [self._emit(mlflow, trace, experiment_id) for trace in traces]
+            ids = []
+            for trace in traces:
+                _batch = []  # a trace's spans reach the exporter's store call together
+                ids.append(self._emit(mlflow, trace, experiment_id))
         except Exception as exc:
             raise BackendError(f"cannot build the traces to write: {_short(exc)}") from exc
         finally:
-            _held = None
+            _held = _batch = None
         try:
             _store_together(held)
         except Exception as exc:
@@ -473,8 +488,9 @@ class MlflowBackend:
         from mlflow.tracing.client import TracingClient
 
         try:
-            # MLflow returns only complete traces: one short of its spans is left out.
-            found = TracingClient(self.tracking_uri).batch_get_traces(list(expected))
+            # MLflow returns only complete traces: one short of its spans is left out. The
+            # store's own call: one query, where the client's adds a thread pool per location.
+            found = TracingClient(self.tracking_uri).store.batch_get_traces(list(expected))
         except Exception as exc:
             raise BackendError(f"cannot read back traces: {_short(exc)}") from exc
         by_id = {t.info.trace_id: t for t in found}
