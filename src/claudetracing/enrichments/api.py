@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from claudetracing.core.git_info import GitSnapshot
 from claudetracing.transcript.model import TokenTotals, Turn
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -31,6 +32,9 @@ class TurnContext:
     cwd: Path  # where the session ran
     repo_root: Path | None  # the repository's top folder, when the session ran in one
     recent: bool  # the turn ended moments ago: the working tree still shows its state
+    # The working tree's state as the exporter read it for this turn (once, for every
+    # enrichment); None when it was not read, or outside any repository (then repo_root is None).
+    git: GitSnapshot | None = None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ from claudetracing.enrichments.api import Enrichment, TurnContext
 
 
 def _enrich(context: TurnContext) -> dict[str, object]:
-    snap = git_info.snapshot(context.cwd)
+    snap = context.git
+    if snap is None and context.repo_root is not None:
+        snap = git_info.snapshot(context.cwd)  # a context made without the exporter's reading
     if snap is None:
         return {}  # outside any repository: no tags, no error
     commit = snap.commit_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from claudetracing.core import config as config_mod
 from claudetracing.core.config import Config
@@ -17,6 +17,7 @@ from claudetracing.transcript.model import Turn
 from claudetracing.transcript.turns import read_session
 
 log = logging.getLogger(__name__)
+BATCH_TURNS = 50  # turns written in one transaction where the destination batches
 
 
 @dataclass
@@ -32,12 +33,39 @@ class ExportReport:
     skipped_lines: int = 0
 
 
-class Pipeline(Protocol):
-    """What a trace goes through before upload (see `claudetracing.export.prepare`)."""
+class Preparation(Protocol):
+    """Makes a turn's trace fit to upload (see `claudetracing.export.prepare.Preparer`)."""
 
-    def scrub(self, value: Any) -> Any: ...
+    def prepare(self, turn: Turn, user: str) -> TurnTrace: ...
 
-    def finish(self, trace: TurnTrace, turn: Turn) -> TurnTrace: ...
+
+@dataclass
+class _Queued:
+    turn: Turn
+    trace: TurnTrace
+    expected: int  # spans the trace must have when read back
+    responses: set[str]  # API responses it is the first to trace
+
+
+@dataclass
+class _Batch:
+    """Turns of one transcript prepared and waiting to be written together."""
+
+    ledger: ledger_mod.SessionLedger
+    report: ExportReport
+    queued: list[_Queued] = field(default_factory=list)
+    offset: int | None = None  # the ledger's offset once the queued turns are stored
+    known: dict[str, dict[str, str]] = field(default_factory=dict)  # session -> key -> trace
+
+    def settled(self, offset: int) -> None:
+        """The transcript up to `offset` is dealt with; the ledger learns it once it is true."""
+        if self.queued:
+            self.offset = offset
+        else:
+            self.ledger.offset = offset
+
+    def holds(self, turn: Turn, responses: set[str]) -> bool:
+        return any(q.turn.key == turn.key or q.responses & responses for q in self.queued)
 
 
 @dataclass
@@ -45,7 +73,7 @@ class Exporter:
     """Exports transcripts to one configured destination."""
 
     config: Config
-    pipeline: Pipeline | None = None
+    pipeline: Preparation | None = None
     backend: MlflowBackend = field(init=False)
     responses: ledger_mod.ResponseIndex = field(init=False)
     user: str = field(init=False)
@@ -85,6 +113,8 @@ class Exporter:
             start = 0
         session = read_session(path, start_offset=start, final=final)
         report.skipped_lines = len(session.read.skipped) + session.subagent_lines_skipped
+        batch = _Batch(session_ledger, report)
+        size = BATCH_TURNS if self.backend.batches else 1
         try:
             for turn in session.turns:
                 ready = (
@@ -101,20 +131,30 @@ class Exporter:
                     report.pending += 1
                     report.pending_started_ns = turn.run.start_ns
                     break
-                self._export_turn(turn, session_ledger, report)
-                session_ledger.offset = turn.end_offset
+                self._export_turn(turn, batch)
+                batch.settled(turn.end_offset)
+                if len(batch.queued) >= size:
+                    self._write(batch)
+            self._write(batch)
         finally:
             session_ledger.save()
         return report
 
-    def _export_turn(
-        self, turn: Turn, session_ledger: ledger_mod.SessionLedger, report: ExportReport
-    ) -> None:
+    def _export_turn(self, turn: Turn, batch: _Batch) -> None:
+        """Decide the turn's fate: skipped, found already stored, or prepared and queued."""
+        session_ledger, report = batch.ledger, batch.report
         if session_ledger.has(turn.key):
             report.already += 1
             return
-        responses, copied_from = self._mark_copies(turn)
         calls = turn.run.walk_llm_calls()
+        if batch.holds(turn, {c.response_key for c in calls if c.response_key}):
+            # It shares responses with a queued turn: whether they are copies is only known
+            # once that one is stored.
+            self._write(batch)
+            if session_ledger.has(turn.key):
+                report.already += 1
+                return
+        responses, copied_from = self._mark_copies(turn)
         api_errors = [n for n in turn.run.notices if n.api_error]
         if not calls and not api_errors:
             report.empty += 1
@@ -125,7 +165,7 @@ class Exporter:
             report.copied += 1
             return
         expected = span_count(turn.run)
-        existing = self.backend.find_turn(turn.key)
+        existing = self._stored(turn, batch)
         if existing:
             if self.backend.span_count(existing) == expected:
                 session_ledger.record(turn.key, existing)
@@ -136,24 +176,53 @@ class Exporter:
             log.warning("replacing incomplete trace %s of turn %s", existing, turn.key)
             self.backend.delete([existing])
             report.replaced += 1
-        if session_ledger.begin(turn.key):
+        # Saved with the batch, before any of it is written.
+        if session_ledger.begin(turn.key, save=False):
             orphans = self.backend.find_orphans(turn.key, turn.run.start_ns, turn.run.end_ns)
             if orphans:
                 log.warning("removing %d unfinished upload(s) of turn %s", len(orphans), turn.key)
                 self.backend.delete(orphans)
                 report.replaced += len(orphans)
-        # Built only now, when it will be written: redaction counts belong to this trace alone.
-        scrub = self.pipeline.scrub if self.pipeline is not None else None
-        trace = build_trace(turn, self.user, scrub=scrub)
-        if self.pipeline is not None:
-            trace = self.pipeline.finish(trace, turn)
-        trace_id = self.backend.write(trace)
-        self.backend.confirm(trace_id, expected_spans=expected)
-        self.responses.add(responses - copied_from.keys(), turn.key, trace_id)
-        session_ledger.record(turn.key, trace_id)
+        trace = (
+            self.pipeline.prepare(turn, self.user)
+            if self.pipeline is not None
+            else build_trace(turn, self.user)
+        )
+        batch.queued.append(_Queued(turn, trace, expected, responses - copied_from.keys()))
+
+    def _stored(self, turn: Turn, batch: _Batch) -> str | None:
+        """The trace already stored for this turn, if any (the exactly-once check)."""
+        if not self.backend.batches:
+            return self.backend.find_turn(turn.key)
+        # One search per session instead of one per turn. Nothing else writes meanwhile: every
+        # exporter of this machine, `traces import` too, holds the exporter lock.
+        known = batch.known.get(turn.session_id)
+        if known is None:
+            known = batch.known[turn.session_id] = self.backend.session_turns(turn.session_id)
+        return known.get(turn.key)
+
+    def _write(self, batch: _Batch) -> None:
+        """Store the queued turns, read them back, and only then record them."""
+        queued, session_ledger = batch.queued, batch.ledger
+        if not queued:
+            return
+        session_ledger.save()  # the uploads about to begin are noted first (`begin`)
+        ids = self.backend.write_many([q.trace for q in queued])
+        self.backend.confirm_many(
+            {trace_id: (q.turn.key, q.expected) for trace_id, q in zip(ids, queued, strict=True)}
+        )
+        self.responses.add_many(
+            [(q.responses, q.turn.key, trace_id) for trace_id, q in zip(ids, queued, strict=True)]
+        )
+        for trace_id, q in zip(ids, queued, strict=True):
+            session_ledger.record(q.turn.key, trace_id)
+            batch.known.get(q.turn.session_id, {})[q.turn.key] = trace_id
+            batch.report.exported.append(trace_id)
+            log.info("exported turn %s as %s", q.turn.key, trace_id)
+        batch.queued = []
+        if batch.offset is not None:
+            session_ledger.offset, batch.offset = batch.offset, None
         session_ledger.save()
-        report.exported.append(trace_id)
-        log.info("exported turn %s as %s", turn.key, trace_id)
 
     def _mark_copies(self, turn: Turn) -> tuple[set[str], dict[str, str]]:
         """Mark the turn's responses that another turn traced before. Returns all its responses

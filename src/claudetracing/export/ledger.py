@@ -28,11 +28,13 @@ class SessionLedger:
     offset: int = 0  # where the first turn not yet exported starts in the transcript
     started: set[str] = field(default_factory=set)  # uploads begun and not confirmed
 
-    def begin(self, turn_key: str) -> bool:
-        """Note an upload before it starts; True when an earlier one never finished."""
+    def begin(self, turn_key: str, *, save: bool = True) -> bool:
+        """Note an upload before it starts; True when an earlier one never finished.
+        `save=False` when the caller saves before the upload starts (a batch of turns)."""
         interrupted = turn_key in self.started
         self.started.add(turn_key)
-        self.save()
+        if save:
+            self.save()
         return interrupted
 
     def has(self, turn_key: str) -> bool:
@@ -116,14 +118,18 @@ class ResponseIndex:
         return found
 
     def add(self, responses: set[str], turn_key: str, trace_id: str) -> None:
-        if not responses:
+        self.add_many([(responses, turn_key, trace_id)])
+
+    def add_many(self, traced: list[tuple[set[str], str, str]]) -> None:
+        """(responses, turn key, trace id) of several turns, in one transaction."""
+        rows = [
+            (r, key, trace_id) for responses, key, trace_id in traced for r in sorted(responses)
+        ]
+        if not rows:
             return
         db = self._connect()
         with db:
-            db.executemany(
-                "INSERT OR IGNORE INTO responses VALUES (?, ?, ?)",
-                [(r, turn_key, trace_id) for r in sorted(responses)],
-            )
+            db.executemany("INSERT OR IGNORE INTO responses VALUES (?, ?, ?)", rows)
 
     def close(self) -> None:
         if self._db is not None:

@@ -1,4 +1,4 @@
-"""What every trace goes through before upload: redaction of all content, then enrichments."""
+"""One call prepares a turn's trace for upload: built, every piece of content redacted, enriched."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from claudetracing.core import config as config_mod
 from claudetracing.core import paths
 from claudetracing.core.config import Config
 from claudetracing.core.errors import TracesError
+from claudetracing.core.git_info import GitSnapshot
 from claudetracing.enrichments import registry as registry_mod
 from claudetracing.enrichments.api import TurnContext
-from claudetracing.trace.builder import TURN_KEY_TAG, TurnTrace
+from claudetracing.trace.builder import TURN_KEY_TAG, TurnTrace, build_trace
 from claudetracing.transcript.model import Turn
 
 ENRICHMENTS_TAG = "claudetracing.enrichments"
@@ -24,6 +25,7 @@ REDACT_PATTERNS = config_mod.REDACT_PATTERNS  # team: a JSON list of regular exp
 CONTENT = config_mod.CONTENT  # team: "full" (default) or "metadata" (no content at all)
 OMITTED = "[content not recorded: this repository traces metadata only]"
 RECENT_S = 600  # a turn that ended this recently still sees its own working tree
+SNAPSHOT_REUSE_S = 60  # how long backfilled turns of one folder share a reading of git
 log = logging.getLogger(__name__)
 
 
@@ -74,7 +76,7 @@ def metadata_only(config: Config) -> bool:
     return mode == "metadata"
 
 
-class Pipeline:
+class Preparer:
     """One repository's preparation: built once per exporter, applied to each turn."""
 
     def __init__(self, config: Config) -> None:
@@ -85,40 +87,63 @@ class Pipeline:
         self.metadata_only = metadata_only(config)
         self.registry = registry_mod.load_registry()
         self.enabled = registry_mod.enabled_names(config.get(registry_mod.CONFIG_KEY))
-        self.redactions = 0
+        self._snapshots: dict[Path, tuple[float, GitSnapshot | None]] = {}
 
-    def scrub(self, value: Any) -> Any:
-        """Every piece of content passes here before it is cut to size and uploaded."""
-        if self.metadata_only:
-            return OMITTED if value not in (None, "", [], {}) else value
-        cleaned, count = self.redactor.redact(value)
-        self.redactions += count
-        return cleaned
+    def prepare(self, turn: Turn, user: str) -> TurnTrace:
+        """The turn's trace as it may leave the machine: built, every piece of content and every
+        attribute redacted, tagged by the enabled enrichments (redacted too)."""
+        redactions = 0  # this trace's alone: the count is one of its tags
 
-    def finish(self, trace: TurnTrace, turn: Turn) -> TurnTrace:
-        """Tags from the enabled enrichments, redacted like everything else."""
+        def scrub(value: Any) -> Any:
+            # Every piece of content passes here before it is cut to size.
+            nonlocal redactions
+            if self.metadata_only:
+                return OMITTED if value not in (None, "", [], {}) else value
+            cleaned, count = self.redactor.redact(value)
+            redactions += count
+            return cleaned
+
+        trace = build_trace(turn, user, scrub=scrub)
         applied = registry_mod.apply(self.registry, self.enabled, self._context(turn, trace))
         _record_errors(applied.errors)
         for key, value in applied.tags.items():
-            cleaned, count = self.redactor.redact_text(value)
-            self.redactions += count
-            trace.tags[key] = cleaned
+            trace.tags[key], count = self.redactor.redact_text(value)
+            redactions += count
         for node in trace.root.walk():
             for key, value in list(node.attributes.items()):
                 if isinstance(value, str) and key != TURN_KEY_TAG:
                     node.attributes[key], count = self.redactor.redact_text(value)
-                    self.redactions += count
+                    redactions += count
         trace.tags[ENRICHMENTS_TAG] = ",".join(sorted(self.enabled)) or "none"
-        trace.tags[REDACTIONS_TAG] = str(self.redactions)
+        trace.tags[REDACTIONS_TAG] = str(redactions)
         trace.tags[CONTENT_TAG] = "metadata" if self.metadata_only else "full"
-        self.redactions = 0
         return trace
 
     def _context(self, turn: Turn, trace: TurnTrace) -> TurnContext:
+        cwd = Path(turn.cwd) if turn.cwd and Path(turn.cwd).is_dir() else self.config.root
+        recent = time.time() - turn.run.end_ns / 1e9 < RECENT_S
+        snap = self._git(cwd, recent)  # read once; the git enrichment takes it from the context
+        root = snap.toplevel if snap and snap.toplevel else None
+        return TurnContext(
+            turn=turn, tokens=trace.tokens, cwd=cwd, repo_root=root, recent=recent, git=snap
+        )
+
+    def _git(self, cwd: Path, recent: bool) -> GitSnapshot | None:
+        """The working tree's state for a turn. A turn that just ended gets its own reading.
+        Of a backfilled turn only what does not change during an import is used (remote, name,
+        top folder; its commit comes from the reflog, its branch from the transcript), so the
+        turns of one folder share a reading for a while: `git status` on a big repository
+        costs more than the rest of a turn's export."""
         from claudetracing.core import git_info
 
-        cwd = Path(turn.cwd) if turn.cwd and Path(turn.cwd).is_dir() else self.config.root
-        snap = git_info.snapshot(cwd)
-        root = snap.toplevel if snap and snap.toplevel else None
-        recent = time.time() - turn.run.end_ns / 1e9 < RECENT_S
-        return TurnContext(turn=turn, tokens=trace.tokens, cwd=cwd, repo_root=root, recent=recent)
+        if recent:
+            return git_info.snapshot(cwd)
+        now = time.monotonic()
+        read_at, snap = self._snapshots.get(cwd, (None, None))
+        if read_at is None or now - read_at > SNAPSHOT_REUSE_S:
+            snap = git_info.snapshot(cwd)
+            self._snapshots[cwd] = (now, snap)
+        return snap
+
+
+Pipeline = Preparer  # its old name, as the worker, `traces import` and the demo still call it
