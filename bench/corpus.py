@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import procs
+from bench import machine, procs
 from bench.stats import Sample, ratio
 from bench.table import Row
 from bench.workspace import Scale, Workspace
@@ -38,8 +39,19 @@ def run(ws: Workspace, scale: Scale, log: Callable[[str], None]) -> list[Row]:
     ml_work, ml_rss = Sample(), Sample(unit="MB")
     ours: dict[str, float] = {}
     ml: dict[str, float] = {}
+    before_rates: list[float] = []
     for rep in range(scale.export_repeats):
         log(f"corpus: import run {rep + 1}/{scale.export_repeats}")
+        if ws.before_src:  # the same import on older code, alternating with ours run by run
+            home = ws.root / f"corpus-before-{rep}"
+            ws.fresh_store(home)
+            before, _ = procs.run_json(
+                [*ws.child("corpus_import"), str(projects), "--root", str(ws.repo)],
+                env=ws.before_env(CLAUDETRACING_HOME=str(home)),
+                cwd=ws.repo,
+            )
+            before_rates.append(before["exported"] / before["work_s"])
+            shutil.rmtree(home, ignore_errors=True)
         home = ws.root / f"corpus-ours-{rep}"
         ws.fresh_store(home)
         ours, _ = procs.run_json(
@@ -62,7 +74,7 @@ def run(ws: Workspace, scale: Scale, log: Callable[[str], None]) -> list[Row]:
         ml_work.add(ml["work_s"])
         ml_rss.add(ml["rss_mb"])
         shutil.rmtree(folder, ignore_errors=True)
-    return [
+    rows = [
         Row(
             "corpus.import",
             "backfill every session of the corpus (work, after imports and setup)",
@@ -90,3 +102,17 @@ def run(ws: Workspace, scale: Scale, log: Callable[[str], None]) -> list[Row]:
             "getrusage ru_maxrss, reported by the child",
         ),
     ]
+    if ws.before_src:
+        rows.append(
+            Row(
+                "corpus.rate.before",
+                "the same import on the code at `--before-src`: turns per second",
+                what,
+                f"{statistics.median(before_rates):.1f} turns/s "
+                f"({min(before_rates):.1f}-{max(before_rates):.1f}, n={len(before_rates)})",
+                "n/a",
+                f"{machine.commit_of(ws.before_src)}; runs alternated with ours; this checkout "
+                f"x{turns_s.median / statistics.median(before_rates):.2f} its turns/s",
+            )
+        )
+    return rows

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import statistics
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from bench import procs
+from bench import machine, procs
 from bench.stats import Sample, ratio, seconds
 from bench.table import Row
 from bench.workspace import ExportSize, Scale, Workspace, describe
@@ -17,7 +20,7 @@ SPLIT_ORDER = ("parse", "build", "find_turn", "write_spans", "read_back", "ledge
 SPLIT_NAMES = {
     "parse": "parse",
     "build": "build span trees",
-    "find_turn": "find_turn searches",
+    "find_turn": "turn lookups (find_turn per turn, or session_turns per session)",
     "write_spans": "MLflow span writes",
     "read_back": "read-back checks",
     "ledger_save": "ledger saves",
@@ -132,6 +135,8 @@ def run(ws: Workspace, scale: Scale, log: Callable[[str], None]) -> list[Row]:
         rows.extend(
             _size_rows(size, slug, what, ours, mlflow, parse_last, skip_ours, per_span_cost)
         )
+        if not skip_ours:
+            rows.extend(_import_rows(ws, slug, what, transcript, ours_repeats, log))
         rows.append(
             Row(
                 f"export.{slug}.parse",
@@ -236,3 +241,73 @@ def _size_rows(
             rss_note,
         ),
     ]
+
+
+def _rate(rates: list[float]) -> str:
+    return (
+        f"{statistics.median(rates):.1f} turns/s "
+        f"({min(rates):.1f}-{max(rates):.1f}, n={len(rates)})"
+    )
+
+
+def _import_rows(
+    ws: Workspace,
+    slug: str,
+    what: str,
+    transcript: Path,
+    repeats: int,
+    log: Callable[[str], None],
+) -> list[Row]:
+    """`traces import` of the session: redaction and enrichments on, every turn, fresh store.
+
+    With `--before-src` the same child also runs on that code, alternating with ours run by run
+    so a slow spell of the machine hits both alike."""
+    projects = ws.inputs / f"import-{slug}"
+    shutil.copytree(transcript.parent, projects / "project")
+    old = time.time() - 86_400  # a session that is over: its last turn is exported as it is
+    for path in projects.rglob("*.jsonl"):
+        os.utime(path, (old, old))
+    sides = {"ours": ws.env} | ({"before": ws.before_env} if ws.before_src else {})
+    rates: dict[str, list[float]] = {side: [] for side in sides}
+    last: dict[str, dict[str, Any]] = {}
+    for rep in range(repeats):
+        for side, env in sides.items():
+            log(f"export: {slug} import ({side}) run {rep + 1}/{repeats}")
+            home = ws.root / f"import-{side}-{slug}-{rep}"
+            ws.fresh_store(home)
+            result, _ = procs.run_json(
+                [*ws.child("corpus_import"), str(projects), "--root", str(ws.repo)],
+                env=env(CLAUDETRACING_HOME=str(home)),
+                cwd=ws.repo,
+            )
+            shutil.rmtree(home, ignore_errors=True)
+            rates[side].append(result["exported"] / result["work_s"])
+            last[side] = result
+    ours = last["ours"]
+    rows = [
+        Row(
+            f"export.{slug}.import",
+            "`traces import` of the session: turns stored per second of work",
+            what,
+            _rate(rates["ours"]),
+            "n/a (MLflow has no backfill)",
+            f"`backfill.run_import` with redaction and the built-in enrichments into a fresh "
+            f"sqlite store: {_n(ours['exported'], 'trace')} / {ours['spans']:,} spans",
+        )
+    ]
+    if ws.before_src:
+        before = last["before"]
+        speedup = statistics.median(rates["ours"]) / statistics.median(rates["before"])
+        rows.append(
+            Row(
+                f"export.{slug}.import.before",
+                "the same import, on the code at `--before-src`",
+                what,
+                _rate(rates["before"]),
+                "n/a",
+                f"{ws.before_src.parent.name} at {machine.commit_of(ws.before_src)}: "
+                f"{_n(before['exported'], 'trace')} / {before['spans']:,} spans; runs "
+                f"alternated with the row above; this checkout x{speedup:.2f} its turns/s",
+            )
+        )
+    return rows

@@ -74,6 +74,11 @@ def _git_commit(repo: Path) -> str:
     return f"{head}{' + uncommitted changes' if dirty else ''}" if head else "unknown"
 
 
+def commit_of(folder: Path) -> str:
+    """The commit checked out where `folder` lies (another worktree, for `--before-src`)."""
+    return _git_commit(folder)
+
+
 def load_average() -> str:
     """Other work on the machine skews every figure: say how busy it was."""
     try:

@@ -59,6 +59,14 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="also store every trace of the ~100k-line session with ours (adds ~15 minutes)",
     )
+    parser.add_argument(
+        "--before-src",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also run the import rows on the code in DIR (another checkout's src folder, e.g. "
+        "a `git worktree` of an older commit), interleaved with this one's runs",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     parser.add_argument(
         "--scratch",
@@ -89,7 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.perf_counter() - began:6.1f}s] {message}", file=sys.stderr, flush=True)
 
     scratch = Path(tempfile.mkdtemp(prefix="claudetracing-bench-", dir=args.scratch))
-    ws = Workspace(scratch)
+    before = args.before_src.resolve() if args.before_src else None
+    if before is not None and not (before / "claudetracing").is_dir():
+        raise SystemExit(f"--before-src {before} holds no claudetracing package")
+    ws = Workspace(scratch, before_src=before)
     rows: list[Row] = []
     failed = False
     try:
@@ -114,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.write(table)
     sys.stdout.flush()
     command = "python -m bench" + (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else "")
+    if before is not None:
+        info["--before-src"] = f"{before} ({machine.commit_of(before)})"
     _write(args.out, table, info, command, elapsed)
     log(f"done in {elapsed:.0f} s; wrote {args.out}")
     return 1 if failed else 0

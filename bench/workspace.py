@@ -13,8 +13,9 @@ from claudetracing.setup.sample_sessions import write_synthetic_session
 
 CHILDREN = Path(__file__).resolve().parent / "children"
 # Only these survive from the caller's environment: a benchmark must not read the real
-# MLflow, Databricks or claudetracing settings of whoever runs it.
-_KEPT = ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT")
+# MLflow, Databricks or claudetracing settings of whoever runs it. PYTHONPATH says which code
+# is measured (a worktree's src folder instead of the installed checkout).
+_KEPT = ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT", "PYTHONPATH")
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,8 @@ class Workspace:
 
     root: Path
     python: Path = field(default_factory=lambda: Path(sys.executable))
+    # `--before-src`: another checkout's src folder; rows that compare run their child on it too
+    before_src: Path | None = None
 
     def __post_init__(self) -> None:
         self.home = self.root / "home"
@@ -132,6 +135,11 @@ class Workspace:
         )
         env.update(extra)
         return env
+
+    def before_env(self, **extra: str) -> dict[str, str]:
+        """`env` for a child that runs the code at `before_src` instead of this checkout's."""
+        assert self.before_src is not None
+        return self.env(PYTHONPATH=str(self.before_src), **extra)
 
     def mlflow_env(self, db: Path, experiment: str = "claude-code-bench") -> dict[str, str]:
         """MLflow's Claude Code tracing as `mlflow autolog claude` configured it, on sqlite.
