@@ -109,10 +109,13 @@ class Preparer:
         for key, value in applied.tags.items():
             trace.tags[key], count = self.redactor.redact_text(value)
             redactions += count
+        seen: dict[str, tuple[str, int]] = {}  # model names, stop reasons, tiers: the same text
         for node in trace.root.walk():
             for key, value in list(node.attributes.items()):
                 if isinstance(value, str) and key != TURN_KEY_TAG:
-                    node.attributes[key], count = self.redactor.redact_text(value)
+                    if value not in seen:
+                        seen[value] = self.redactor.redact_text(value)
+                    node.attributes[key], count = seen[value]
                     redactions += count
         trace.tags[ENRICHMENTS_TAG] = ",".join(sorted(self.enabled)) or "none"
         trace.tags[REDACTIONS_TAG] = str(redactions)
