@@ -238,10 +238,10 @@ class MlflowBackend:
         tracking server or Databricks gets MLflow's own exporter, one trace at a time."""
         if not self.is_local_sqlite:
             return False
-        _quiet_mlflow()
-        # Async logging hands the store calls to a thread after `write_many` has returned.
-        asynchronous = os.environ["MLFLOW_ENABLE_ASYNC_TRACE_LOGGING"].strip().lower()
-        return asynchronous in ("false", "0") and _hold_store_calls()
+        # Async logging hands the store calls to a thread after `write_many` has returned. Read
+        # here without importing MLflow (seconds), which `_quiet_mlflow` will switch off.
+        asynchronous = os.environ.get("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
+        return asynchronous.strip().lower() in ("false", "0")
 
     def connect(self, *, create: bool = True) -> str:
         """Point MLflow at the destination and return the experiment id (created if asked)."""
@@ -373,9 +373,9 @@ class MlflowBackend:
         """Store several span trees, one trace each, in one transaction; their ids in order.
 
         Where the destination does not batch (`batches`), each is written by `write`."""
-        if not self.batches:
-            return [self.write(trace) for trace in traces]
         experiment_id = self.connect()
+        if not (self.batches and _hold_store_calls()):
+            return [self.write(trace) for trace in traces]
         import mlflow
 
         mlflow.set_tracking_uri(self.tracking_uri)
