@@ -28,7 +28,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "enrichments": {"core", "transcript", "trace"},
     "export": {"core", "capture", "transcript", "trace", "redaction", "enrichments"},
     "setup": {"core", "capture", "transcript", "trace", "enrichments", "export"},
-    "query": {"core", "export"},
+    "query": {"core", "trace", "export"},
     "cli": {"core", "capture", "transcript", "trace", "enrichments", "export", "setup", "query"},
     "entry": {"capture", "cli"},
     "__main__": {"entry"},

@@ -113,7 +113,7 @@ def search(
 ) -> None:
     """Find traces; every filter runs on the server."""
     from claudetracing.query import render, search
-    from claudetracing.query.model import Filters
+    from claudetracing.trace.stored import Filters
 
     if limit < 1:
         raise TracesError(f"--limit must be at least 1, got {limit}", "for example --limit 50")
@@ -172,8 +172,8 @@ def usage(
 ) -> None:
     """Tokens and USD cost over a time window, grouped: where the money went."""
     from claudetracing.query import render
-    from claudetracing.query.model import Filters
     from claudetracing.query.usage import grouped
+    from claudetracing.trace.stored import Filters
 
     if days is not None and since:
         raise TracesError("--days and --since exclude each other", "pass only one of them")

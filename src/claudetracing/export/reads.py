@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from claudetracing.query.model import Experiment, Filters, Span, Tokens, Trace, TraceRow
+from claudetracing.trace.stored import Experiment, Filters, Span, Tokens, Trace, TraceRow
 
 if TYPE_CHECKING:
     from mlflow.entities import Span as MlflowSpan

@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from claudetracing.query.model import ExperimentRow, Span, Trace, TraceRow, UsageRow
+from claudetracing.query.model import ExperimentRow, UsageRow
+from claudetracing.trace.stored import Span, Trace, TraceRow
 
 BAR_WIDTH = 40
 

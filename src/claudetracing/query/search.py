@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING
 
 from claudetracing.core.errors import TracesError
 from claudetracing.export import reads
-from claudetracing.query.model import ExperimentRow, Filters, Trace, utc_iso
+from claudetracing.query.model import ExperimentRow
+from claudetracing.trace.stored import Filters, Trace, utc_iso
 
 if TYPE_CHECKING:
     from claudetracing.export.backend import MlflowBackend
+
 
 def search(
     backend: MlflowBackend, filters: Filters, *, limit: int, include_spans: bool = False

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 from claudetracing.core.errors import TracesError
 from claudetracing.export import reads
-from claudetracing.query.model import Filters, Tokens, Trace, UsageRow
+from claudetracing.query.model import UsageRow
+from claudetracing.trace.stored import Filters, Tokens, Trace
 
 if TYPE_CHECKING:
     from claudetracing.export.backend import MlflowBackend
