@@ -68,3 +68,26 @@ def test_head_at_a_past_moment_uses_the_reflog(repo: Path) -> None:
     git(repo, "add", "b.txt")
     git(repo, "commit", "-q", "-m", "second")
     assert git_info.head_at(repo, moment) == first
+
+
+def test_head_at_reads_the_reflog_as_git_does(repo: Path) -> None:
+    """One reading of the reflog answers every moment exactly as `git rev-parse HEAD@{date}`."""
+    import time
+
+    for name in ("c.txt", "d.txt", "e.txt"):
+        time.sleep(1.05)
+        (repo / name).write_text(name)
+        git(repo, "add", name)
+        git(repo, "commit", "-q", "-m", name)
+    times = [
+        int(line.split()[1][6:-1])
+        for line in git(
+            repo, "reflog", "show", "--date=unix", "--format=%H %gd", "HEAD"
+        ).splitlines()
+    ]
+    moments = sorted({t + d for t in times for d in (-1, 0, 1)} | {times[0] + 30})
+    for moment in moments:
+        when = datetime.fromtimestamp(moment, tz=timezone.utc)
+        stamp = when.strftime("%Y-%m-%d %H:%M:%S +0000")
+        expected = git(repo, "rev-parse", "--verify", "--quiet", f"HEAD@{{{stamp}}}")
+        assert git_info.head_at(repo, when) == expected, (moment, times)

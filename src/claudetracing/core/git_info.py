@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -83,11 +84,45 @@ def remote_repo_name(root: Path) -> str | None:
     return repo_name_from_url(url) if url else None
 
 
+REFLOG_REUSE_S = 60.0  # how long one reading of a repository's reflog answers `head_at`
+_reflogs: dict[str, tuple[float, float, list[tuple[int, str]]]] = {}
+_REFLOG_TIME = re.compile(r"@\{(\d+)\}$")
+
+
+def _reflog(repo: Any, at: int) -> list[tuple[int, str]]:
+    """HEAD's reflog, newest first: (unix time, commit). One `git` run serves a backfill of
+    many turns instead of one or two per turn; a reading answers only for moments before it was
+    taken (later entries may be missing from it)."""
+    key = str(repo.git_dir)
+    now = time.monotonic()
+    cached = _reflogs.get(key)
+    if cached is not None and now - cached[0] < REFLOG_REUSE_S and at < cached[1]:
+        return cached[2]
+    taken = time.time()
+    try:
+        text = repo.git.execute(["git", "reflog", "show", "--date=unix", "--format=%H %gd", "HEAD"])
+    except Exception:
+        text = ""
+    entries = []
+    for line in str(text).splitlines():
+        commit, _, ref = line.partition(" ")
+        found = _REFLOG_TIME.search(ref)
+        if found:
+            entries.append((int(found.group(1)), commit))
+    _reflogs[key] = (now, taken, entries)
+    return entries
+
+
 def head_at(cwd: Path, moment: datetime) -> str | None:
     """The commit HEAD pointed at, at `moment`: from the reflog, else the last commit before."""
     repo = _repo(cwd)
     if repo is None:
         return None
+    at = int(moment.timestamp())
+    entries = _reflog(repo, at)
+    if entries and entries[-1][0] <= at:
+        # Inside the reflog's time: the newest entry not after the moment, as HEAD@{date} reads.
+        return next(commit for when, commit in entries if when <= at)
     stamp = moment.strftime("%Y-%m-%d %H:%M:%S +0000")
     for args in (
         ("rev-parse", "--verify", "--quiet", f"HEAD@{{{stamp}}}"),

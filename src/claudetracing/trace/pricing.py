@@ -45,24 +45,35 @@ def price(model: str | None, usage: dict[str, Any]) -> Cost | None:
     """The cost of one API response, or None when the model is unknown (never a guess)."""
     if not model:
         return None
-    from genai_prices import Usage, calc_price
-
     raw_split = usage.get("cache_creation")
     split: dict[str, Any] = raw_split if isinstance(raw_split, dict) else {}
     write_total = _n(usage, "cache_creation_input_tokens")
-    write_1h = _n(split, "ephemeral_1h_input_tokens")
-    write_5m = _n(split, "ephemeral_5m_input_tokens") if split else write_total
-    cache_read = _n(usage, "cache_read_input_tokens")
+    counts = (
+        _n(usage, "input_tokens"),
+        _n(usage, "output_tokens"),
+        _n(usage, "cache_read_input_tokens"),
+        write_total,
+        _n(split, "ephemeral_5m_input_tokens") if split else write_total,
+        _n(split, "ephemeral_1h_input_tokens"),
+    )
+    return _price(_SUFFIX.sub("", model), counts)
+
+
+# The span builder and the cost enrichment price the same responses: the second asks here.
+@lru_cache(maxsize=4096)
+def _price(name: str, counts: tuple[int, int, int, int, int, int]) -> Cost | None:
+    from genai_prices import Usage, calc_price
+
+    fresh, output, cache_read, write_total, write_5m, write_1h = counts
     # Anthropic's input_tokens excludes cache reads and writes; genai-prices expects them in.
     priced = Usage(
-        input_tokens=_n(usage, "input_tokens") + cache_read + write_total,
-        output_tokens=_n(usage, "output_tokens"),
+        input_tokens=fresh + cache_read + write_total,
+        output_tokens=output,
         cache_read_tokens=cache_read,
         cache_write_tokens=write_total,
         cache_write_5m_tokens=write_5m,
         cache_write_1h_tokens=write_1h,
     )
-    name = _SUFFIX.sub("", model)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
