@@ -20,15 +20,25 @@ def _ours(projects: Path, root: Path) -> dict[str, Any]:
     from claudetracing.core import config as config_mod
     from claudetracing.core import paths
     from claudetracing.export import backfill
-    from claudetracing.export.exporter import Exporter
-    from claudetracing.export.prepare import Pipeline
+
+    try:
+        from claudetracing.export.exporter import exporter_for
+        from claudetracing.transcript.discovery import expand
+    except ImportError:  # --before-src: code from before the factory and discovery moved
+        from claudetracing.export.exporter import Exporter
+        from claudetracing.export.prepare import Pipeline  # type: ignore[attr-defined]
+
+        def exporter_for(cfg: Any) -> Any:
+            return Exporter(cfg, pipeline=Pipeline(cfg))
+
+        expand = backfill.expand  # type: ignore[attr-defined]
 
     t_imported = time.perf_counter()
     cfg = config_mod.load(root, environ={})
-    exporter = Exporter(cfg, pipeline=Pipeline(cfg))
+    exporter = exporter_for(cfg)
     exporter.backend.connect()
     t_setup = time.perf_counter()
-    found = [p for folder in sorted(projects.iterdir()) for p in backfill.expand([folder])]
+    found = [p for folder in sorted(projects.iterdir()) for p in expand([folder])]
     summary = backfill.run_import(exporter, found)
     t_done = time.perf_counter()
     traces, spans = store_counts(paths.local_store_dir() / "mlflow.db")
@@ -37,7 +47,10 @@ def _ours(projects: Path, root: Path) -> dict[str, Any]:
         "setup_s": t_setup - t_imported,
         "work_s": t_done - t_setup,
         "sessions": summary.sessions,
-        "exported": summary.exported,
+        # a count before the tally, a list of trace ids since
+        "exported": summary.exported
+        if isinstance(summary.exported, int)
+        else len(summary.exported),
         "traces": traces,
         "spans": spans,
         "rss_mb": rss_mb(),

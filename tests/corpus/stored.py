@@ -12,8 +12,10 @@ from typing import Any
 from claudetracing.core import config as config_mod
 from claudetracing.export import backfill
 from claudetracing.export.exporter import Exporter
-from claudetracing.export.prepare import Pipeline
+from claudetracing.export.prepare import Preparer
+from claudetracing.export.tally import Tally
 from claudetracing.trace.builder import TURN_KEY_TAG
+from claudetracing.transcript import discovery
 
 CORPUS = Path(__file__).parent / "real"
 TOKEN_KEYS = {
@@ -56,10 +58,10 @@ def copy_project(name: str, target: Path) -> Path:
     return target
 
 
-def import_project(folder: Path, repo: Path) -> tuple[backfill.ImportSummary, list[Any]]:
+def import_project(folder: Path, repo: Path) -> tuple[Tally, list[Any]]:
     cfg = config_mod.load(repo, environ={})
-    exporter = Exporter(cfg, pipeline=Pipeline(cfg))
-    summary = backfill.run_import(exporter, backfill.expand([folder]))
+    exporter = Exporter(cfg, pipeline=Preparer(cfg))
+    summary = backfill.run_import(exporter, discovery.expand([folder]))
     backend = exporter.backend
     found = backend.client.search_traces(locations=[backend.connect()], max_results=5000)
     return summary, found

@@ -15,14 +15,15 @@ import pytest
 
 from claudetracing.core import config as config_mod
 from claudetracing.export.exporter import Exporter
-from claudetracing.export.prepare import Pipeline
+from claudetracing.export.prepare import Preparer
 from claudetracing.trace.builder import TURN_KEY_TAG
+from claudetracing.transcript import discovery
 from tests import realshape as rs
 
 
 def _exporter(repo: Path) -> Exporter:
     cfg = config_mod.load(repo, environ={})
-    return Exporter(cfg, pipeline=Pipeline(cfg))
+    return Exporter(cfg, pipeline=Preparer(cfg))
 
 
 def _traces(exporter: Exporter) -> list[Any]:
@@ -104,10 +105,10 @@ def test_a_resumed_session_adds_only_what_is_new(
     exporter = _exporter(repo)
     from claudetracing.export import backfill
 
-    ordered = backfill.expand([folder])
+    ordered = discovery.expand([folder])
     assert ordered == [original.path, resumed.path]  # originals first, whatever the names
     summary = backfill.run_import(exporter, ordered)
-    assert (summary.exported, summary.copied) == (3, 2)
+    assert (len(summary.exported), summary.copied) == (3, 2)
     traces = _traces(exporter)
     assert [_root(t).inputs["prompt"] for t in traces] == [
         "first question",
@@ -118,7 +119,7 @@ def test_a_resumed_session_adds_only_what_is_new(
     assert sum(float(t.info.tags["cost.usd"]) for t in traces) > 0
     # Again, in the other order (a live hook on the resumed file first): still nothing twice.
     again = backfill.run_import(_exporter(repo), [resumed.path, original.path])
-    assert again.exported == 0
+    assert again.exported == []
     assert len(_traces(exporter)) == 3
 
 

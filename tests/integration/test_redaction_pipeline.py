@@ -10,7 +10,7 @@ from typing import Any
 
 from claudetracing.core import config as config_mod
 from claudetracing.export.exporter import Exporter
-from claudetracing.export.prepare import Pipeline
+from claudetracing.export.prepare import Preparer
 from tests.tracing import stored_traces
 from tests.unit.test_redaction import leaks, load_benign, load_secrets
 from tests.unit.test_turns import Lines, _u
@@ -97,7 +97,7 @@ def _export(repo: Path, tmp_path: Path, contents: list[str], name: str) -> list[
     folder.mkdir()
     path = _session(folder / "sess-1.jsonl", contents)
     cfg = config_mod.load(repo, environ={"CLAUDETRACING_EXPERIMENT": name})
-    exporter = Exporter(cfg, pipeline=Pipeline(cfg))
+    exporter = Exporter(cfg, pipeline=Preparer(cfg))
     report = exporter.export_transcript(path, final=True)
     assert len(report.exported) == len(contents)
     found = stored_traces(cfg.tracking_uri, name)
@@ -142,7 +142,7 @@ def test_metadata_only_keeps_structure_and_counts_but_no_content(
     cfg = config_mod.load(
         repo, environ={"CLAUDETRACING_EXPERIMENT": "meta", "CLAUDETRACING_CONTENT": "metadata"}
     )
-    Exporter(cfg, pipeline=Pipeline(cfg)).export_transcript(path, final=True)
+    Exporter(cfg, pipeline=Preparer(cfg)).export_transcript(path, final=True)
     (trace,) = stored_traces(cfg.tracking_uri, "meta")
     assert "quarterly" not in _stored_text(trace)
     assert len(trace.data.spans) == 1 + 4 + 3 + 2  # root, 4 LLM, 3 tools, subagent + its LLM
@@ -165,11 +165,11 @@ def test_team_patterns_extend_the_rules_and_a_bad_one_is_refused(
         "CLAUDETRACING_REDACT_PATTERNS": json.dumps([r"ACME-\d{8}"]),
     }
     cfg = config_mod.load(repo, environ=env)
-    Exporter(cfg, pipeline=Pipeline(cfg)).export_transcript(path, final=True)
+    Exporter(cfg, pipeline=Preparer(cfg)).export_transcript(path, final=True)
     (trace,) = stored_traces(cfg.tracking_uri, "team")
     assert "ACME-12345678" not in _stored_text(trace)
     assert "[REDACTED:custom]" in _stored_text(trace)
     bad = config_mod.load(repo, environ={"CLAUDETRACING_REDACT_PATTERNS": '["broken(["]'})
     with pytest.raises(TracesError, match="invalid redaction pattern"):
-        Pipeline(bad)
+        Preparer(bad)
     shutil.rmtree(folder)

@@ -72,7 +72,7 @@ def test_a_stop_waits_for_its_turn_to_reach_the_transcript(
     writer.start()
     report = worker.drain()
     writer.join()
-    assert report.exported == 1 and not report.retrying
+    assert len(report.exported) == 1 and not report.retrying
     (trace,) = stored_traces(f"sqlite:///{local_store}", "lag")
     root = next(s for s in trace.data.spans if s.parent_id is None)
     assert root.outputs == {"answer": answer}
@@ -116,7 +116,7 @@ def test_a_stop_without_the_answer_text_still_ends_its_turn(
     base = {"session_id": path.stem, "cwd": str(tmp_path), "transcript_path": str(path)}
     spool.append({**base, "hook_event_name": "Stop"}, env)
     report = worker.drain()
-    assert report.exported == 1 and not report.retrying and report.done_entries == 1
+    assert len(report.exported) == 1 and not report.retrying and report.done_entries == 1
     (trace,) = stored_traces(f"sqlite:///{local_store}", "old-stop")
     assert trace.info.state.value == "OK"
     root = next(s for s in trace.data.spans if s.parent_id is None)

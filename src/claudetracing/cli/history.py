@@ -30,43 +30,25 @@ def import_(
     """Backfill past sessions. Turns already traced are never traced twice."""
     from rich.progress import Progress
 
-    from claudetracing.export import backfill
-    from claudetracing.export.exporter import Exporter
-    from claudetracing.export.lock import exporter_lock
-    from claudetracing.export.prepare import Pipeline
+    from claudetracing.export.backfill import import_sessions
 
     root = config_mod.find_root()
     since_s = time.time() - parse_moment(since, option="--since") if since else None
-    found = (
-        backfill.expand(transcripts) if transcripts else backfill.discover(root, since_s=since_s)
-    )
-    if not found:
+    with Progress(transient=True, console=None) as progress:
+        task = progress.add_task("importing", total=None)
+        tally, destination = import_sessions(
+            root,
+            transcripts,
+            since_s=since_s,
+            on_found=lambda n: progress.update(task, total=n),
+            on_done=lambda *_: progress.advance(task),
+        )
+    if not tally.sessions:
         typer.echo(f"no sessions found for {root} in {paths.claude_projects_dir()}", err=True)
         return
-    cfg = config_mod.load(root)
-    exporter = Exporter(cfg, pipeline=Pipeline(cfg))
-    with exporter_lock(wait=120) as held:
-        if not held:
-            typer.echo("the exporter is busy; try again in a minute", err=True)
-            raise typer.Exit(1)
-        with Progress(transient=True, console=None) as progress:
-            task = progress.add_task("importing", total=len(found))
-            summary = backfill.run_import(
-                exporter, found, on_done=lambda *_: progress.advance(task)
-            )
-    typer.echo(
-        f"{summary.sessions} session(s): {summary.exported} turn(s) exported, "
-        f"{summary.already} already traced, "
-        + (f"{summary.copied} copied by a resumed session, " if summary.copied else "")
-        + f"{summary.pending} still in progress "
-        f"→ {cfg.tracking_uri} experiment {cfg.experiment!r}",
-        err=True,
-    )
-    if summary.skipped_lines:
-        typer.echo(f"{summary.skipped_lines} unreadable transcript line(s) skipped", err=True)
-    for path, reason in summary.errors.items():
-        typer.echo(f"failed {path}: {reason}", err=True)
-    if summary.errors:
+    for line in tally.lines(destination):
+        typer.echo(line, err=True)
+    if tally.troubled:
         raise typer.Exit(1)
 
 

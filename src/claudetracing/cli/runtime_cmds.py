@@ -35,18 +35,9 @@ def flush(
     if report.busy:
         typer.echo("another exporter is still running; try again or pass a longer --wait", err=True)
         raise typer.Exit(1)
-    typer.echo(
-        f"{report.exported} turn(s) exported, {report.already} already there, "
-        f"{report.done_entries} hook event(s) done",
-        err=True,
-    )
-    if report.skipped_lines:
-        typer.echo(f"{report.skipped_lines} unreadable transcript line(s) skipped", err=True)
-    for name, reason in report.retrying.items():
-        typer.echo(f"still pending {name}: {reason}", err=True)
-    for name in report.failed + report.corrupt:
-        typer.echo(f"set aside {name} (see `traces status`)", err=True)
-    if report.retrying or report.failed or report.corrupt:
+    for line in report.lines():
+        typer.echo(line, err=True)
+    if report.troubled:
         raise typer.Exit(1)
 
 

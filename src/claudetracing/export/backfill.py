@@ -1,138 +1,66 @@
-"""Backfill: find past session transcripts of a repository and export them, exactly once."""
+"""Backfill: export a repository's past sessions, exactly once, under the exporter lock."""
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
-from claudetracing.core import paths
 from claudetracing.core.errors import TracesError
-from claudetracing.export.exporter import Exporter, ExportReport
-from claudetracing.transcript.records import parse_timestamp_ns
+from claudetracing.export.exporter import Exporter
+from claudetracing.export.tally import Tally
+from claudetracing.transcript.discovery import discover, expand
 
 QUIET_AFTER_S = 600  # a transcript untouched this long belongs to a session that is over
-
-
-def _first_value(path: Path, key: str) -> str | None:
-    """The first string `key` among a transcript's first lines."""
-    try:
-        with path.open("rb") as handle:
-            for _, raw in zip(range(50), handle, strict=False):
-                try:
-                    record = json.loads(raw)
-                except ValueError:
-                    continue
-                if isinstance(record, dict) and isinstance(record.get(key), str):
-                    return str(record[key])
-    except OSError:
-        return None
-    return None
-
-
-def _oldest_first(transcripts: list[Path]) -> list[Path]:
-    """Sessions in the order they happened, so a resumed session's copy of earlier turns is
-    recognised as a copy of its original, never the other way round. A copy starts with its
-    original's timestamps; the original was written to last, before the copy was made."""
-
-    def when(path: Path) -> tuple[float, float]:
-        first = parse_timestamp_ns(_first_value(path, "timestamp"))
-        try:
-            modified = path.stat().st_mtime
-        except OSError:
-            modified = 0.0
-        return (first / 1e9 if first is not None else modified, modified)
-
-    return sorted(transcripts, key=when)
-
-
-def _inside(cwd: str, root: Path) -> bool:
-    try:
-        Path(cwd).resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
-
-
-def discover(root: Path, *, since_s: float | None = None) -> list[Path]:
-    """Main transcripts of sessions run in `root` or below it (never subagent files)."""
-    base = paths.claude_projects_dir()
-    if not base.is_dir():
-        return []
-    key = paths.project_key(root.resolve())
-    cutoff = time.time() - since_s if since_s else None
-    found = []
-    for folder in sorted(base.iterdir()):
-        if not folder.is_dir() or not (folder.name == key or folder.name.startswith(key + "-")):
-            continue
-        for path in sorted(folder.glob("*.jsonl")):
-            if path.name.startswith("agent-"):
-                continue
-            if cutoff is not None and path.stat().st_mtime < cutoff:
-                continue
-            if folder.name != key:
-                cwd = _first_value(path, "cwd")
-                if cwd is None or not _inside(cwd, root):
-                    continue  # a sibling folder whose name merely starts the same
-            found.append(path)
-    return _oldest_first(found)
-
-
-def expand(paths_given: Iterable[Path]) -> list[Path]:
-    """Files as given; folders searched for session transcripts."""
-    found: list[Path] = []
-    for given in paths_given:
-        if given.is_dir():
-            found.extend(
-                p
-                for p in sorted(given.rglob("*.jsonl"))
-                if not p.name.startswith("agent-") and p.parent.name != "subagents"
-            )
-        elif given.is_file():
-            found.append(given)
-        else:
-            raise TracesError(
-                f"no such file or folder: {given}", "give transcript files or folders"
-            )
-    return _oldest_first(found)
-
-
-@dataclass
-class ImportSummary:
-    sessions: int = 0
-    exported: int = 0
-    already: int = 0
-    copied: int = 0  # turns a resumed session copied from one traced before
-    pending: int = 0
-    skipped_lines: int = 0
-    errors: dict[str, str] = field(default_factory=dict)
 
 
 def run_import(
     exporter: Exporter,
     transcripts: list[Path],
     *,
-    on_done: Callable[[Path, ExportReport | None], None] | None = None,
-) -> ImportSummary:
-    summary = ImportSummary()
+    on_done: Callable[[Path, Tally | None], None] | None = None,
+) -> Tally:
+    summary = Tally()
     now = time.time()
     for path in transcripts:
-        summary.sessions += 1
         try:
             final = now - path.stat().st_mtime > QUIET_AFTER_S
             report = exporter.export_transcript(path, final=final)
         except TracesError as exc:
+            summary.sessions += 1
             summary.errors[str(path)] = str(exc)
             if on_done:
                 on_done(path, None)
             continue
-        summary.exported += len(report.exported)
-        summary.already += report.already
-        summary.copied += report.copied
-        summary.pending += report.pending
-        summary.skipped_lines += report.skipped_lines
+        summary.add(report)
         if on_done:
             on_done(path, report)
     return summary
+
+
+def import_sessions(
+    root: Path,
+    transcripts: list[Path] | None = None,
+    *,
+    since_s: float | None = None,
+    on_found: Callable[[int], None] | None = None,
+    on_done: Callable[[Path, Tally | None], None] | None = None,
+) -> tuple[Tally, str]:
+    """`traces import`: the given transcripts, or this repository's sessions active within
+    `since_s`, exported to the repository's destination. Returns the tally and where to."""
+    from claudetracing.core import config as config_mod
+    from claudetracing.export.exporter import exporter_for
+    from claudetracing.export.lock import exporter_lock
+
+    found = expand(transcripts) if transcripts else discover(root, since_s=since_s)
+    cfg = config_mod.load(root)
+    destination = f"{cfg.tracking_uri} experiment {cfg.experiment!r}"
+    if not found:
+        return Tally(), destination
+    exporter = exporter_for(cfg)
+    with exporter_lock(wait=120) as held:
+        if not held:
+            raise TracesError("the exporter is busy", "try again in a minute")
+        if on_found:
+            on_found(len(found))
+        return run_import(exporter, found, on_done=on_done), destination

@@ -12,25 +12,13 @@ from claudetracing.core.config import Config
 from claudetracing.core.identity import current_user
 from claudetracing.export import ledger as ledger_mod
 from claudetracing.export.backend import MlflowBackend
+from claudetracing.export.tally import Tally
 from claudetracing.trace.builder import TurnTrace, build_trace, span_count
 from claudetracing.transcript.model import Turn
 from claudetracing.transcript.turns import read_session
 
 log = logging.getLogger(__name__)
 BATCH_TURNS = 50  # turns written in one transaction where the destination batches
-
-
-@dataclass
-class ExportReport:
-    transcript: Path
-    exported: list[str] = field(default_factory=list)  # trace ids written now
-    already: int = 0  # turns found in the ledger or the backend
-    pending: int = 0  # turns not finished yet (left for a later run)
-    pending_started_ns: int | None = None  # when the first unfinished turn began
-    replaced: int = 0  # incomplete traces found and written again
-    empty: int = 0  # turns with no model response (local commands), nothing to trace
-    copied: int = 0  # turns made only of responses traced before (a resumed session's copy)
-    skipped_lines: int = 0
 
 
 class Preparation(Protocol):
@@ -52,7 +40,7 @@ class _Batch:
     """Turns of one transcript prepared and waiting to be written together."""
 
     ledger: ledger_mod.SessionLedger
-    report: ExportReport
+    report: Tally
     queued: list[_Queued] = field(default_factory=list)
     offset: int | None = None  # the ledger's offset once the queued turns are stored
     known: dict[str, dict[str, str]] = field(default_factory=dict)  # session -> key -> trace
@@ -90,7 +78,7 @@ class Exporter:
         final: bool = False,
         done_hint: str | None = None,
         stopped_at: float | None = None,
-    ) -> ExportReport:
+    ) -> Tally:
         """Export every finished turn not exported yet.
 
         `final`: the session is over, so an unfinished last turn is exported as it stands
@@ -101,7 +89,7 @@ class Exporter:
         begun before it that is answered by its shape is finished.
         Whether a turn was answered is its shape's business (`Turn.outcome`), not this one's.
         """
-        report = ExportReport(transcript=path)
+        report = Tally(sessions=1)
         session_ledger = ledger_mod.open_session(
             self.config.tracking_uri, self.config.experiment, path.stem
         )
@@ -242,3 +230,11 @@ class Exporter:
 def _ends_with(turn: Turn, answer: str) -> bool:
     finished = all(tool.finished for tool in turn.run.tool_calls)
     return finished and turn.run.final_text.strip() == answer.strip() != ""
+
+
+def exporter_for(config: Config) -> Exporter:
+    """The exporter every command and the worker use: traces prepared as the repository's
+    settings say (redaction, content mode, enrichments)."""
+    from claudetracing.export.prepare import Preparer
+
+    return Exporter(config, pipeline=Preparer(config))

@@ -147,6 +147,3 @@ class Preparer:
             snap = git_info.snapshot(cwd)
             self._snapshots[cwd] = (now, snap)
         return snap
-
-
-Pipeline = Preparer  # its old name, as the worker, `traces import` and the demo still call it

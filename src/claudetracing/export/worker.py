@@ -10,7 +10,6 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,9 +18,10 @@ from claudetracing.core import keys, paths
 from claudetracing.core.durations import parse_duration
 from claudetracing.core.errors import TracesError
 from claudetracing.export.lock import exporter_lock
+from claudetracing.export.tally import Tally
 
 if TYPE_CHECKING:
-    from claudetracing.export.exporter import Exporter, ExportReport
+    from claudetracing.export.exporter import Exporter
 
 log = logging.getLogger("claudetracing.exporter")
 
@@ -58,18 +58,6 @@ def _write_status(**changes: object) -> None:
         log.exception("cannot write %s", status_path())
 
 
-@dataclass
-class DrainReport:
-    exported: int = 0
-    already: int = 0
-    done_entries: int = 0
-    retrying: dict[str, str] = field(default_factory=dict)  # entry name -> reason
-    failed: list[str] = field(default_factory=list)  # moved to failed/ now
-    corrupt: list[str] = field(default_factory=list)
-    busy: bool = False  # another exporter holds the lock
-    skipped_lines: int = 0
-
-
 Progress = Callable[[str], None]
 
 
@@ -84,7 +72,7 @@ class _Drainer:
     def __init__(self, *, force: bool, progress: Progress | None) -> None:
         self.force = force
         self.progress = progress
-        self.report = DrainReport()
+        self.report = Tally()
         self.exporters: dict[tuple[str, str], Exporter] = {}
         # Each entry is tried at most once per drain: a pass that takes longer than the backoff
         # must not turn into a loop against a backend that is down.
@@ -92,15 +80,14 @@ class _Drainer:
 
     def _exporter(self, entry: spool.Entry) -> Exporter:
         from claudetracing.core import config as config_mod
-        from claudetracing.export.exporter import Exporter
-        from claudetracing.export.prepare import Pipeline
+        from claudetracing.export.exporter import exporter_for
 
         root = _root_for(entry)
         environ = {**entry.env}
         cfg = config_mod.load(root, environ=environ)
         key = (str(root), json.dumps(environ, sort_keys=True))
         if key not in self.exporters:
-            self.exporters[key] = Exporter(cfg, pipeline=Pipeline(cfg))
+            self.exporters[key] = exporter_for(cfg)
         return self.exporters[key]
 
     def run_once(self) -> int:
@@ -199,9 +186,10 @@ class _Drainer:
             self.report.done_entries += 1
         _write_status(last_success_at=time.time())
 
-    def _count(self, report: ExportReport) -> None:
-        self.report.exported += len(report.exported)
-        self.report.already += report.already + report.copied
+    def _count(self, report: Tally) -> None:
+        self.report.exported += report.exported
+        self.report.already += report.already
+        self.report.copied += report.copied
         # Re-reads of a lagging file see the same broken lines again: count them once.
         self.report.skipped_lines = max(self.report.skipped_lines, report.skipped_lines)
 
@@ -229,7 +217,7 @@ class _Drainer:
 
 def drain(
     *, force: bool = False, wait_for_lock: float = 0.0, progress: Progress | None = None
-) -> DrainReport:
+) -> Tally:
     """Export everything due. With `force`, backoff is ignored (that is `traces flush`)."""
     drainer = _Drainer(force=force, progress=progress)
     while True:
@@ -285,8 +273,8 @@ def main() -> int:
         report = drain()
         log.info(
             "drain: %d exported, %d already there, %d retrying, %d failed, %d corrupt%s",
-            report.exported,
-            report.already,
+            len(report.exported),
+            report.already + report.copied,
             len(report.retrying),
             len(report.failed),
             len(report.corrupt),

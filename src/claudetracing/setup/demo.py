@@ -9,8 +9,9 @@ from pathlib import Path
 
 from claudetracing.core import config as config_mod
 from claudetracing.core import paths
-from claudetracing.export.backfill import ImportSummary, run_import
-from claudetracing.export.exporter import Exporter
+from claudetracing.export.backfill import run_import
+from claudetracing.export.exporter import exporter_for
+from claudetracing.export.tally import Tally
 from claudetracing.setup.sample_sessions import write_demo_sessions
 
 DEMO_EXPERIMENT = "claude-code/demo"
@@ -19,7 +20,7 @@ DEMO_CWD = "/home/dev/widgets"
 
 @dataclass
 class DemoResult:
-    summary: ImportSummary
+    summary: Tally
     experiment: str
     tracking_uri: str
     trace_ids: list[str]
@@ -38,9 +39,7 @@ def run_demo() -> DemoResult:
             config_mod.USER: config_mod.Value("demo@example.com", "demo"),
         },
     )
-    from claudetracing.export.prepare import Pipeline
-
-    exporter = Exporter(cfg, pipeline=Pipeline(cfg))
+    exporter = exporter_for(cfg)
     summary = run_import(exporter, transcripts)
     ids = [exporter.backend.find_turn(turn_key) or "" for turn_key in _turn_keys(transcripts)]
     return DemoResult(summary, DEMO_EXPERIMENT, cfg.tracking_uri, [i for i in ids if i])
