@@ -1,4 +1,4 @@
-"""The one module that talks to MLflow: experiments, writing span trees, finding turns."""
+"""MLflow for writing: experiments, span trees stored as traces, finding turns (reads: reads.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from claudetracing.core import paths
-from claudetracing.core.errors import BackendError
+from claudetracing.core.errors import BackendError, TracesError
+from claudetracing.core.failures import short as _short
 from claudetracing.trace.builder import COST_ATTRIBUTE, TURN_KEY_TAG, SpanNode, TurnTrace
 
 if TYPE_CHECKING:
@@ -277,29 +278,11 @@ class MlflowBackend:
         self._experiment_id = experiment_id
         return experiment_id
 
-    def _explain(self, exc: BaseException) -> BackendError:
-        text = _short(exc)
-        lowered = str(exc).lower()
-        if self.tracking_uri.startswith("databricks"):
-            profile = self.tracking_uri.partition("://")[2] or "DEFAULT"
-            # A logged-out profile reaches us as the workspace's 401: MLflow falls back to
-            # sending no token when the SDK cannot get one.
-            if (
-                "default credentials" in lowered
-                or "auth login" in lowered
-                or "invalid_grant" in lowered
-                or "refresh token" in lowered
-                or "unauthenticated" in lowered
-                or "credential was not sent" in lowered
-            ):
-                return BackendError(
-                    f"not logged in to Databricks with profile {profile!r} ({text})",
-                    f"run `databricks auth login --profile {profile}`, then `traces flush`",
-                )
-        return BackendError(
-            f"cannot reach the tracking backend {self.tracking_uri}: {text}",
-            "check the server or login, then run `traces flush`",
-        )
+    def _explain(self, exc: BaseException) -> TracesError:
+        from claudetracing.core import failures
+
+        profile = self.tracking_uri.partition("://")[2] or "DEFAULT"
+        return failures.explain(exc, "tracking", profile=profile, uri=self.tracking_uri)
 
     @property
     def client(self) -> MlflowClient:
@@ -556,8 +539,3 @@ class MlflowBackend:
             status=SpanStatus(SpanStatusCode(node.status), node.status_message),
             end_time_ns=node.end_ns,
         )
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:300]
