@@ -14,9 +14,11 @@ from claudetracing.core import config as config_mod
 from claudetracing.setup import init_flow, project
 
 
+def _warn(message: str) -> None:
+    typer.secho(f"warning: {message}", fg="yellow", err=True)
+
+
 def _show_plan(prepared: init_flow.Prepared) -> None:
-    for warning in prepared.warnings:
-        typer.secho(f"warning: {warning}", fg="yellow", err=True)
     plan = prepared.plan
     typer.echo(f"tracking URI: {plan.tracking_uri}", err=True)
     typer.echo(f"experiment:   {plan.experiment}", err=True)
@@ -77,7 +79,7 @@ def init(
         verify=verify,
     )
     prompter = TerminalPrompter() if sys.stdin.isatty() and not yes else None
-    result = init_flow.run(config_mod.find_root(), request, prompter, _show_plan)
+    result = init_flow.run(config_mod.find_root(), request, prompter, _show_plan, _warn)
     if dry_run:
         typer.echo("dry run: nothing written", err=True)
         return

@@ -57,7 +57,6 @@ class Prepared:
     plan: project.Plan
     choice: workspace.WorkspaceChoice | None = None
     remote: list[str] = field(default_factory=list)  # steps in the workspace
-    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -85,9 +84,19 @@ def _enrichment_env(enrichments: str | None) -> dict[str, str]:
     return {config_mod.ENRICHMENTS: ",".join(names) or "none"}
 
 
-def prepare(root: Path, request: InitRequest, prompter: Prompter | None) -> Prepared:
+def _ignore(message: str) -> None:
+    pass
+
+
+def prepare(
+    root: Path,
+    request: InitRequest,
+    prompter: Prompter | None,
+    warn: Callable[[str], None] = _ignore,
+) -> Prepared:
     """Validate the flags, ask for what is missing (if someone can answer), plan. Writes nothing
-    in the repository; a new workspace login is the only side effect, and it is asked for."""
+    in the repository; a new workspace login is the only side effect, and it is asked for.
+    Warnings go to `warn` at once: they explain failures that may follow."""
     local, tracking_uri, profile = request.local, request.tracking_uri, request.profile
     if sum(bool(x) for x in (local, tracking_uri, profile)) > 1:
         raise TracesError(
@@ -119,10 +128,8 @@ def prepare(root: Path, request: InitRequest, prompter: Prompter | None) -> Prep
         )
         return Prepared(project.plan_init(root, options))
     chosen = workspace.find_profile(profile)
-    warnings = [
-        f"{name} is set and overrides profile {profile!r} for MLflow and the Databricks SDK"
-        for name in databricks.overriding_env()
-    ]
+    for name in databricks.overriding_env():
+        warn(f"{name} is set and overrides profile {profile!r} for MLflow and the Databricks SDK")
     if prompter is not None and not request.experiment and not request.scope:
         choice = prompter.experiment(root, chosen)
     else:
@@ -134,7 +141,7 @@ def prepare(root: Path, request: InitRequest, prompter: Prompter | None) -> Prep
     ]
     if choice.reused_team_experiment:
         remote.append("the experiment path comes from the team's .claude/settings.json")
-    return Prepared(workspace.plan(root, choice, extra), choice, remote, warnings)
+    return Prepared(workspace.plan(root, choice, extra), choice, remote)
 
 
 def run(
@@ -142,9 +149,10 @@ def run(
     request: InitRequest,
     prompter: Prompter | None,
     show: Callable[[Prepared], None],
+    warn: Callable[[str], None] = _ignore,
 ) -> InitResult:
     """The whole of `traces init`: prepare, show the plan, confirm, write, verify."""
-    prepared = prepare(root, request, prompter)
+    prepared = prepare(root, request, prompter, warn)
     show(prepared)
     result = InitResult(prepared)
     if request.dry_run:
