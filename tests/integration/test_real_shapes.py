@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -254,3 +255,26 @@ def test_a_real_compaction_file_is_a_span_of_the_turn_that_was_running(
     assert call.attributes["mlflow.chat.tokenUsage"]["cache_read_input_tokens"] == 164_830
     assert trace.info.token_usage["output_tokens"] == 20 + 8 + 30
     assert trace.info.state.value == "OK"
+
+
+def test_a_resumed_run_appending_after_session_end_is_not_taken_as_it_stands(
+    repo: Path, local_store: Path, tmp_path: Path
+) -> None:
+    """SessionEnd says the run that sent it is over; a resumed run may already append to the
+    same file. Its turn, begun after the end, waits for its own Stop instead of being exported
+    empty (and skipped for good)."""
+    main = rs.session(tmp_path / "p")
+    main.prompt("First: say one.")
+    main.response(rs.text("one"), use=rs.usage(10, 2))
+    ended_at = (main.clock + timedelta(seconds=1)).timestamp()
+    main.clock += timedelta(seconds=5)
+    main.prompt("Resumed: say two.")  # the resumed run's prompt, no response written yet
+    path = main.save()
+    exporter = _exporter(repo)
+    report = exporter.export_transcript(path, final=True, ended_at=ended_at)
+    assert (len(report.exported), report.empty, report.pending) == (1, 0, 1)
+    main.response(rs.text("two"), use=rs.usage(12, 3))
+    path = main.save()
+    report = exporter.export_transcript(path, done_hint="two")
+    assert len(report.exported) == 1 and report.pending == 0
+    assert len(_traces(exporter)) == 2

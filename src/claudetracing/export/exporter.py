@@ -78,6 +78,7 @@ class Exporter:
         final: bool = False,
         done_hint: str | None = None,
         stopped_at: float | None = None,
+        ended_at: float | None = None,
     ) -> Tally:
         """Export every finished turn not exported yet.
 
@@ -86,7 +87,9 @@ class Exporter:
         turn is finished once it ends with exactly that answer (Claude Code 2.x writes no stop
         reason, so the transcript alone cannot tell a finished answer from one being written).
         `stopped_at`: a Stop arrived then without the answer's text (older versions): a turn
-        begun before it that is answered by its shape is finished.
+        begun before it that is answered by its shape is finished. `ended_at`: with `final`, when
+        the session's end was reported; a turn begun after it belongs to a resumed run appending
+        to the same file, and waits for its own Stop instead of being taken as it stands.
         Whether a turn was answered is its shape's business (`Turn.outcome`), not this one's.
         """
         report = Tally(sessions=1)
@@ -107,7 +110,7 @@ class Exporter:
             for turn in session.turns:
                 ready = (
                     turn.ended
-                    or final
+                    or (final and (ended_at is None or turn.run.start_ns / 1e9 <= ended_at))
                     or (done_hint is not None and _ends_with(turn, done_hint))
                     or (
                         stopped_at is not None

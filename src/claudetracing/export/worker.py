@@ -138,6 +138,9 @@ class _Drainer:
     def _export_group(self, transcript: Path, batch: list[spool.Entry]) -> None:
         batch.sort(key=lambda e: e.received_at)
         final = any(e.event in keys.FINAL_EVENTS for e in batch)
+        # A resumed run can append to the ended session's file: only what began before the end
+        # is taken as it stands.
+        ended_at = max((e.received_at for e in batch if e.event in keys.FINAL_EVENTS), default=None)
         stops = [e for e in batch if e.event == keys.STOP]
         # A Stop promises a finished turn, and says how it ended; the file can lag behind it.
         promise = stops[-1] if stops else None
@@ -175,7 +178,7 @@ class _Drainer:
                 time.sleep(POLL_S)
             if final:
                 # SessionEnd: nothing more will be written; an unfinished turn goes as it is.
-                self._count(exporter.export_transcript(transcript, final=True))
+                self._count(exporter.export_transcript(transcript, final=True, ended_at=ended_at))
         except Exception as exc:  # the exporter never dies of one transcript
             reason = str(exc) if isinstance(exc, TracesError) else f"{type(exc).__name__}: {exc}"
             log.warning("export of %s failed: %s", transcript, reason)
