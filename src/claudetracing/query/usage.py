@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from claudetracing.core.errors import TracesError
@@ -34,16 +34,8 @@ class _Sum:
         self.cache_creation += tokens.cache_creation
 
     def row(self, key: str) -> UsageRow:
-        return UsageRow(
-            key=key,
-            turns=self.turns,
-            input=self.input,
-            output=self.output,
-            cache_read=self.cache_read,
-            cache_creation=self.cache_creation,
-            cost_usd=self.cost_usd,
-            unpriced=self.unpriced,
-        )
+        # The running sum has the row's fields, bar its key.
+        return UsageRow(key=key, **asdict(self))
 
 
 def grouped(backend: MlflowBackend, filters: Filters, by: str) -> list[UsageRow]:
