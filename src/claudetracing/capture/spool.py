@@ -60,6 +60,7 @@ class Entry:
         attempts: int = 0,
         next_attempt_at: float = 0.0,
         last_error: str | None = None,
+        held: str | None = None,
     ) -> None:
         self.path = path
         self.payload = payload
@@ -68,6 +69,8 @@ class Entry:
         self.attempts = attempts
         self.next_attempt_at = next_attempt_at
         self.last_error = last_error
+        # Not a failure: its turn is done but waits for background work it launched.
+        self.held = held
 
     @property
     def transcript(self) -> str | None:
@@ -90,6 +93,7 @@ class Entry:
             "attempts": self.attempts,
             "next_attempt_at": self.next_attempt_at,
             "last_error": self.last_error,
+            "held": self.held,
         }
         return json.dumps(body).encode("utf-8")
 
@@ -118,6 +122,7 @@ def load(path: Path) -> Entry:
         attempts=int(body.get("attempts", 0)),
         next_attempt_at=float(body.get("next_attempt_at", 0.0)),
         last_error=body.get("last_error"),
+        held=body.get("held") if isinstance(body.get("held"), str) else None,
     )
 
 

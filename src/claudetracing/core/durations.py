@@ -24,6 +24,15 @@ def parse_duration(text: str, *, what: str = "duration") -> float:
     return float(match.group(1)) * UNITS[match.group(2) or "s"]
 
 
+def format_duration(seconds: float) -> str:
+    """The shortest exact spelling `parse_duration` reads back: `90s`, `15m`, `1h`, `7d`."""
+    for unit in ("w", "d", "h", "m"):
+        size = UNITS[unit]
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
 def parse_moment(text: str, *, option: str, now: float | None = None) -> float:
     """Seconds since the epoch: a duration ago (`24h`, `7d`), an ISO date or time, or `now`.
 

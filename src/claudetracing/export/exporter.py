@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from claudetracing.core import config as config_mod
 from claudetracing.core.config import Config
+from claudetracing.core.durations import format_duration
 from claudetracing.core.identity import current_user
 from claudetracing.export import ledger as ledger_mod
 from claudetracing.export.backend import MlflowBackend
@@ -79,6 +81,7 @@ class Exporter:
         done_hint: str | None = None,
         stopped_at: float | None = None,
         ended_at: float | None = None,
+        background_wait: float | None = None,
     ) -> Tally:
         """Export every finished turn not exported yet.
 
@@ -91,6 +94,11 @@ class Exporter:
         the session's end was reported; a turn begun after it belongs to a resumed run appending
         to the same file, and waits for its own Stop instead of being taken as it stands.
         Whether a turn was answered is its shape's business (`Turn.outcome`), not this one's.
+
+        A finished turn whose background subagent still works is held, so that the subagent's
+        run lands once, whole, under the call that launched it; later turns go on without it.
+        It is released as it stands when the session is over (`final`) or, with
+        `background_wait`, once it ended that many seconds ago: the trace then says so.
         """
         report = Tally(sessions=1)
         session_ledger = ledger_mod.open_session(
@@ -106,6 +114,7 @@ class Exporter:
         report.skipped_lines = len(session.read.skipped) + session.subagent_lines_skipped
         batch = _Batch(session_ledger, report)
         size = BATCH_TURNS if self.backend.batches else 1
+        holding = False
         try:
             for turn in session.turns:
                 ready = (
@@ -122,8 +131,18 @@ class Exporter:
                     report.pending += 1
                     report.pending_started_ns = turn.run.start_ns
                     break
+                if turn.background_running:
+                    released = _release(turn, final, ended_at, background_wait)
+                    if released is None:
+                        report.held += 1
+                        holding = True  # the ledger's offset stays before it from here on
+                        continue
+                    for tool in turn.background_running:
+                        assert tool.background is not None
+                        tool.background.released = released
                 self._export_turn(turn, batch)
-                batch.settled(turn.end_offset)
+                if not holding:
+                    batch.settled(turn.end_offset)
                 if len(batch.queued) >= size:
                     self._write(batch)
             self._write(batch)
@@ -228,6 +247,20 @@ class Exporter:
             r for r in turn.run.side_runs if not all(x.copied for x in r.walk_llm_calls())
         ]
         return responses, copied_from
+
+
+SESSION_ENDED = "the session ended while it ran"
+
+
+def _release(
+    turn: Turn, final: bool, ended_at: float | None, background_wait: float | None
+) -> str | None:
+    """Why a turn held for its background subagents goes now as it stands, or None: it waits."""
+    if final and (ended_at is None or turn.run.start_ns / 1e9 <= ended_at):
+        return SESSION_ENDED
+    if background_wait is not None and time.time() - turn.run.end_ns / 1e9 >= background_wait:
+        return f"still running {format_duration(background_wait)} after its turn ended"
+    return None
 
 
 def _ends_with(turn: Turn, answer: str) -> bool:

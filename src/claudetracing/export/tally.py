@@ -16,6 +16,7 @@ class Tally:
     empty: int = 0  # turns with no model response (local commands): nothing to trace
     pending: int = 0  # turns not finished yet, left for a later run
     pending_started_ns: int | None = None  # when the first unfinished turn began
+    held: int = 0  # finished turns waiting for a background subagent they launched
     skipped_lines: int = 0  # unreadable transcript lines, skipped and counted
     sessions: int = 0  # transcripts looked at
     errors: dict[str, str] = field(default_factory=dict)  # transcript -> why it failed
@@ -27,7 +28,7 @@ class Tally:
 
     def add(self, other: Tally) -> None:
         self.exported += other.exported
-        for name in ("already", "copied", "replaced", "empty", "pending", "skipped_lines"):
+        for name in ("already", "copied", "replaced", "empty", "pending", "held", "skipped_lines"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.sessions += other.sessions
         self.errors.update(other.errors)
@@ -44,6 +45,8 @@ class Tally:
             counts.append(f"{self.copied} copied by a resumed session")
         if self.sessions:
             counts.append(f"{self.pending} still in progress")
+        if self.held:
+            counts.append(f"{self.held} waiting for a background subagent")
         if self.done_entries:
             counts.append(f"{self.done_entries} hook event(s) done")
         head = f"{self.sessions} session(s): " if self.sessions else ""

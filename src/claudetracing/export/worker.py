@@ -30,11 +30,19 @@ POLL_S = 0.25
 BACKOFF_BASE_S = 5.0
 BACKOFF_MAX_S = 900.0
 DEFAULT_GIVE_UP = "7d"
+DEFAULT_BACKGROUND_WAIT = "1h"
+HELD_RECHECK_S = 300.0  # a held turn is looked at again this often (its release may be due)
 
 
 def give_up_after() -> float:
     value = os.environ.get(keys.GIVE_UP_AFTER, DEFAULT_GIVE_UP)
     return parse_duration(value, what=keys.GIVE_UP_AFTER)
+
+
+def background_wait() -> float:
+    """How long a finished turn waits for a background subagent it launched."""
+    value = os.environ.get(keys.BACKGROUND_WAIT, DEFAULT_BACKGROUND_WAIT)
+    return parse_duration(value, what=keys.BACKGROUND_WAIT)
 
 
 def status_path() -> Path:
@@ -77,6 +85,9 @@ class _Drainer:
         # Each entry is tried at most once per drain: a pass that takes longer than the backoff
         # must not turn into a loop against a backend that is down.
         self.tried: set[str] = set()
+        # Entries kept only because their turn waits for background work, by transcript: done
+        # with as soon as an export of that transcript holds nothing back any more.
+        self.held: dict[str, list[spool.Entry]] = {}
 
     def _exporter(self, entry: spool.Entry) -> Exporter:
         from claudetracing.core import config as config_mod
@@ -117,6 +128,8 @@ class _Drainer:
                 )
                 continue
             if path.name in self.tried or (not self.force and entry.next_attempt_at > now):
+                if entry.held:
+                    self.held.setdefault(entry.transcript, []).append(entry)
                 continue
             self.tried.add(path.name)
             groups.setdefault(entry.transcript, []).append(entry)
@@ -153,9 +166,10 @@ class _Drainer:
             if self.progress:
                 self.progress(f"exporting {transcript.name}")
             deadline = time.monotonic() + TURN_WAIT_S
+            wait = background_wait()
             while True:
                 report = exporter.export_transcript(
-                    transcript, done_hint=hint, stopped_at=stopped_at
+                    transcript, done_hint=hint, stopped_at=stopped_at, background_wait=wait
                 )
                 self._count(report)
                 waiting = (
@@ -178,16 +192,36 @@ class _Drainer:
                 time.sleep(POLL_S)
             if final:
                 # SessionEnd: nothing more will be written; an unfinished turn goes as it is.
-                self._count(exporter.export_transcript(transcript, final=True, ended_at=ended_at))
+                report = exporter.export_transcript(
+                    transcript, final=True, ended_at=ended_at, background_wait=wait
+                )
+                self._count(report)
         except Exception as exc:  # the exporter never dies of one transcript
             reason = str(exc) if isinstance(exc, TracesError) else f"{type(exc).__name__}: {exc}"
             log.warning("export of %s failed: %s", transcript, reason)
             self._retry_later(batch, reason)
             return
-        for entry in batch:
+        done = batch
+        self.report.held += report.held
+        if report.held:
+            # The last event stays, marked held, so that the turn is looked at again even if
+            # no hook of this session ever fires again (Claude Code killed mid-subagent).
+            *done, keep = batch
+            self._hold(keep, f"{report.held} turn(s) wait for a background subagent")
+        else:
+            done = done + self.held.pop(batch[-1].transcript or "", [])
+        for entry in done:
             entry.path.unlink(missing_ok=True)
             self.report.done_entries += 1
         _write_status(last_success_at=time.time())
+
+    def _hold(self, entry: spool.Entry, reason: str) -> None:
+        entry.held = reason
+        entry.next_attempt_at = time.time() + min(HELD_RECHECK_S, background_wait())
+        try:
+            spool.save(entry)
+        except OSError:
+            log.exception("cannot update %s", entry.path)
 
     def _count(self, report: Tally) -> None:
         self.report.exported += report.exported
@@ -209,6 +243,7 @@ class _Drainer:
                 continue
             entry.attempts += 1
             entry.last_error = reason
+            entry.held = None
             entry.next_attempt_at = now + min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2**entry.attempts)
             try:
                 spool.save(entry)

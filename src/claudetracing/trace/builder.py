@@ -27,6 +27,9 @@ from claudetracing.transcript.model import (
 
 DEFAULT_MAX_CHARS = 100_000
 TURN_KEY_TAG = "claudetracing.turn_key"
+BACKGROUND_LAUNCHED_TAG = "claude_code.background.launched"
+BACKGROUND_UNFINISHED_TAG = "claude_code.background.unfinished"
+BACKGROUND_REPORTS_TAG = "claude_code.background.reports"
 COST_ATTRIBUTE = "mlflow.llm.cost"
 _META_SCALARS = 20  # toolUseResult fields kept as span attributes, at most
 
@@ -211,6 +214,13 @@ def _tool_span(tool: ToolCall, end_fallback: int, shape: Shaper, depth: int) -> 
     elif not tool.finished:
         node.status = "ERROR"
         node.status_message = "no tool result was recorded (interrupted or still running)"
+    if tool.background is not None:
+        # Launched in the background: the call returned at once, the subagent worked on.
+        node.attributes["subagent.background"] = True
+        if tool.background.status:
+            node.attributes["subagent.background.status"] = tool.background.status
+        if tool.background.released:
+            node.attributes["subagent.background.unfinished"] = tool.background.released
     if tool.subagent is not None:
         child = _agent_span(tool.subagent, shape, depth + 1)
         node.children.append(child)
@@ -284,6 +294,23 @@ def _agent_span(run: AgentRun, shape: Shaper, depth: int) -> SpanNode:
     )
 
 
+def _background_tags(turn: Turn) -> dict[str, str]:
+    """Tie a background subagent's two turns together: the one whose trace holds its run
+    (`launched`, agent ids) and the one its `<task-notification>` started (`reports`)."""
+    tags: dict[str, str] = {}
+    launched = [t for t in turn.run.walk_tool_calls() if t.background is not None]
+    ids = [t.background.agent_id or t.id for t in launched if t.background is not None]
+    if ids:
+        tags[BACKGROUND_LAUNCHED_TAG] = ",".join(ids)
+    unfinished = [t for t in launched if t.background is not None and t.background.released]
+    if unfinished:
+        tags[BACKGROUND_UNFINISHED_TAG] = str(len(unfinished))
+    reported = turn.prompt_context.get("task_id")
+    if reported:
+        tags[BACKGROUND_REPORTS_TAG] = reported
+    return tags
+
+
 def build_trace(
     turn: Turn, user: str, *, limit: int | None = None, scrub: Callable[[Any], Any] | None = None
 ) -> TurnTrace:
@@ -317,6 +344,7 @@ def build_trace(
         "mlflow.source.type": "LOCAL",
     }
     tags = {TURN_KEY_TAG: turn.key, "claude_code.session_id": turn.session_id}
+    tags.update(_background_tags(turn))
     return TurnTrace(
         key=turn.key,
         session_id=turn.session_id,

@@ -66,10 +66,29 @@ class ToolCall:
     is_error: bool = False
     result_meta: dict[str, Any] = field(default_factory=dict)  # `toolUseResult`
     subagent: AgentRun | None = None
+    # A subagent launched in the background (the call returns at once, the work goes on): where
+    # it stands when read. None: not a background launch.
+    background: BackgroundState | None = None
 
     @property
     def finished(self) -> bool:
         return self.end_ns is not None
+
+    @property
+    def still_running(self) -> bool:
+        """A background subagent that had not finished when the transcript was read."""
+        return self.background is not None and not self.background.finished
+
+
+@dataclass
+class BackgroundState:
+    """What is known of a background subagent: whether it ended, and how we learnt it."""
+
+    agent_id: str | None
+    finished: bool = False
+    status: str | None = None  # Claude Code's word in its notification: completed, failed, ...
+    # Set when the turn is exported while the subagent still runs: why we stopped waiting.
+    released: str | None = None
 
 
 @dataclass
@@ -180,6 +199,12 @@ class Turn:
     def key(self) -> str:
         """Identity of the turn, stable across exports: the exactly-once key."""
         return f"{self.session_id}:{self.prompt_uuid}"
+
+    @property
+    def background_running(self) -> list[ToolCall]:
+        """Calls that launched a background subagent still at work: the turn's trace waits for
+        them (bounded), so that each subagent's run lands once, whole, under its call."""
+        return [t for t in self.run.walk_tool_calls() if t.still_running]
 
 
 @dataclass

@@ -17,18 +17,33 @@ _CONTEXT = re.compile(r"<({})>(.*?)</\1>".format("|".join(CONTEXT_TAGS)), re.S)
 
 
 _NOTIFICATION = re.compile(r"<task-notification>(.*?)</task-notification>", re.S)
-_FIELD = re.compile(r"<(task-id|status|summary)>(.*?)</\1>", re.S)
+# A notification's fields and the prompt-context names they are kept under.
+_NOTIFICATION_FIELDS = {
+    "task-id": "task_id",
+    "tool-use-id": "task_tool_use_id",
+    "status": "task_status",
+    "summary": "task_summary",
+}
+_FIELD = re.compile(r"<({})>(.*?)</\1>".format("|".join(_NOTIFICATION_FIELDS)), re.S)
+
+
+def notification(text: str) -> dict[str, str] | None:
+    """The fields of a `<task-notification>` (Claude Code's message that a background task
+    ended: task_id, task_tool_use_id, task_status, task_summary), None if the text has none."""
+    found = _NOTIFICATION.search(text)
+    if not found:
+        return None
+    return {_NOTIFICATION_FIELDS[k]: v.strip() for k, v in _FIELD.findall(found.group(1))}
 
 
 def clean(text: str) -> tuple[str, dict[str, str]]:
     """The prompt as typed, and the context taken out of it (tag name → its text)."""
     context: dict[str, str] = {}
-    notification = _NOTIFICATION.search(text)
-    if notification:
+    fields = notification(text)
+    if fields is not None:
         # Claude Code's own message that a background task ended: it starts a turn.
-        fields = {k: v.strip() for k, v in _FIELD.findall(notification.group(1))}
-        context.update({f"task_{k.replace('task-', '')}": v for k, v in fields.items()})
-        summary = fields.get("summary") or fields.get("status") or "finished"
+        context.update(fields)
+        summary = fields.get("task_summary") or fields.get("task_status") or "finished"
         return f"[background task] {summary}", context
 
     def keep(match: re.Match[str]) -> str:

@@ -15,6 +15,7 @@ from claudetracing.transcript.model import (
     SUBAGENT_TOOLS,
     SYNTHETIC_MODEL,
     AgentRun,
+    BackgroundState,
     LlmCall,
     Notice,
     SessionRead,
@@ -165,10 +166,24 @@ class _ThreadBuilder:
         if self.depth < MAX_SUBAGENT_DEPTH:
             for tool in self.run.tool_calls:
                 if tool.name in SUBAGENT_TOOLS:
+                    # Whether it ended is learnt before its file is read: a file read first
+                    # could miss lines written just before `finished` was set.
+                    if _launched_in_background(tool):
+                        tool.background = self.context.background_state(tool)
                     tool.subagent = self.context.subagent_for(tool, self.progress, self.depth + 1)
                     if tool.subagent is not None:
                         _take_final_usage(tool.subagent, tool.result_meta.get("usage"))
         return self.run
+
+
+def _launched_in_background(tool: ToolCall) -> bool:
+    """The call returned at once and its subagent works on: 2.1.3xx does this by default
+    (`isAsync`, `async_launched`); older versions when asked (`run_in_background`)."""
+    meta = tool.result_meta
+    if meta.get("isAsync") is True or meta.get("status") == "async_launched":
+        return True
+    asked = isinstance(tool.input, dict) and tool.input.get("run_in_background") is True
+    return asked and "status" not in meta
 
 
 def _take_final_usage(run: AgentRun, reported: Any) -> None:
@@ -200,6 +215,29 @@ class _SessionContext:
         self.read_files: set[Path] = set()
         self.skipped_lines = 0
         self._meta: dict[str, str] | None = None
+        # `<task-notification>`s seen in the main thread, by task id and by tool use id
+        self.notifications: dict[str, dict[str, str]] = {}
+
+    def note_notification(self, record: Record) -> None:
+        if record.type != "user":
+            return
+        fields = prompt_markup.notification(text_of(record.message.get("content")))
+        for key in ("task_id", "task_tool_use_id"):
+            if fields and fields.get(key):
+                self.notifications[fields[key]] = fields
+
+    def background_state(self, tool: ToolCall) -> BackgroundState:
+        """Whether a background subagent has ended: Claude Code's notification that it did
+        (all versions that run subagents in the background write one), or `finished` in its
+        meta file (2.1.3xx). Without either it is taken as still running."""
+        agent_id = self._agent_id(tool)
+        fields = self.notifications.get(tool.id) or (
+            self.notifications.get(agent_id) if agent_id else None
+        )
+        if fields is not None:
+            return BackgroundState(agent_id, finished=True, status=fields.get("task_status"))
+        meta = self._meta_for(agent_id) if agent_id else {}
+        return BackgroundState(agent_id, finished=meta.get("finished") is True)
 
     def _subagent_dir(self) -> Path:
         return self.transcript.parent / self.session_id / "subagents"
@@ -402,6 +440,8 @@ def read_session(path: Path, *, start_offset: int = 0, final: bool = False) -> S
         path.stem,
     )
     context = _SessionContext(path, session_id, sidechains)
+    for record in main:
+        context.note_notification(record)
     prompts = [i for i, r in enumerate(main) if is_prompt(r)]
     turns: list[Turn] = []
     for n, index in enumerate(prompts):

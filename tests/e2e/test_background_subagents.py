@@ -1,0 +1,194 @@
+"""Background subagents with the real Claude Code CLI: each subagent's run lands exactly once,
+whole, under the `Agent` call that launched it, however long it outlives its turn.
+
+Claude Code 2.1.3xx runs subagents in the background by default: the `Agent` call returns at
+once (`isAsync`, `async_launched`), the launching turn ends (its Stop fires) while the subagent
+works on, and a `<task-notification>` starts a new turn when it finishes. `claude -p` waits for
+background work before it exits. Older versions run the same scripts synchronously; the traces
+must be the same shape either way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from claudetracing.core import config as config_mod
+from tests.harness.claude_cli import ClaudeRun, run_claude
+from tests.harness.messages_api import MessagesAPI, Scenario, Step, Subagent, Text, ToolUse, Turn
+from tests.tracing import hook_env, stored_traces, traces, wait_for_exporter
+
+pytestmark = pytest.mark.claude
+
+SLOW_MARKER = "SUBAGENT-SLOW"
+QUICK_MARKER = "SUBAGENT-QUICK"
+LAUNCH_PROMPT = "Use a subagent to list the files, and keep going while it works."
+NEXT_PROMPT = "Second prompt: say hi."
+
+
+def _agent(description: str, prompt: str) -> ToolUse:
+    return ToolUse(
+        "Agent", {"description": description, "prompt": prompt, "subagent_type": "general-purpose"}
+    )
+
+
+def _subagent(marker: str, command: str, stall: float) -> Subagent:
+    """A subagent that thinks `stall` seconds, runs one Bash command, then answers."""
+    return Subagent(
+        marker,
+        (
+            Step((ToolUse("Bash", {"command": command, "description": command}),), stall=stall),
+            Step((Text(f"{marker} done."),)),
+        ),
+    )
+
+
+def _setup(repo: Path) -> config_mod.Config:
+    done = traces("init", "--local", "--yes", cwd=repo)
+    assert done.returncode == 0, done.stderr
+    return config_mod.load(repo)
+
+
+def _spans_by_id(trace: Any) -> dict[str, Any]:
+    return {s.span_id: s for s in trace.data.spans}
+
+
+def _root(trace: Any) -> Any:
+    return next(s for s in trace.data.spans if s.parent_id is None)
+
+
+def _model_usage_total(run: ClaudeRun) -> dict[str, int]:
+    totals = {"input": 0, "output": 0, "cache_read": 0, "cache_creation": 0}
+    for usage in run.result["modelUsage"].values():
+        totals["input"] += usage["inputTokens"]
+        totals["output"] += usage["outputTokens"]
+        totals["cache_read"] += usage["cacheReadInputTokens"]
+        totals["cache_creation"] += usage["cacheCreationInputTokens"]
+    return totals
+
+
+def _stored_total(found: list[Any]) -> dict[str, int]:
+    totals = {"input": 0, "output": 0, "cache_read": 0, "cache_creation": 0}
+    for trace in found:
+        usage = trace.info.token_usage
+        totals["input"] += usage["input_tokens"]
+        totals["output"] += usage["output_tokens"]
+        totals["cache_read"] += usage.get("cache_read_input_tokens", 0)
+        totals["cache_creation"] += usage.get("cache_creation_input_tokens", 0)
+    return totals
+
+
+def _sent_response_ids(api: MessagesAPI, thread: str) -> list[str]:
+    return [r["id"] for r in api.responses(thread)]
+
+
+def _traced_message_ids(found: list[Any]) -> list[str]:
+    return [
+        s.attributes["anthropic.message_id"]
+        for t in found
+        for s in t.data.spans
+        if s.span_type == "LLM"
+    ]
+
+
+def _launching_trace(found: list[Any]) -> Any:
+    (trace,) = [t for t in found if _root(t).inputs == {"prompt": LAUNCH_PROMPT}]
+    return trace
+
+
+def _subagent_span(trace: Any, marker: str) -> Any:
+    spans = _spans_by_id(trace)
+    (agent,) = [
+        s
+        for s in spans.values()
+        if s.span_type == "AGENT" and s.parent_id and marker in str(s.inputs)
+    ]
+    assert spans[agent.parent_id].name == "Agent", "the subagent hangs under its Agent call"
+    return agent
+
+
+def _children(trace: Any, span: Any) -> list[Any]:
+    return sorted(
+        (s for s in trace.data.spans if s.parent_id == span.span_id),
+        key=lambda s: s.start_time_ns,
+    )
+
+
+def test_a_subagent_slower_than_its_turn_lands_once_under_its_call(
+    git_repo: Path, claude_home: Path, messages_api: MessagesAPI
+) -> None:
+    cfg = _setup(git_repo)
+    messages_api.set_scenario(
+        Scenario(
+            "background_slow",
+            turns=(
+                Turn(
+                    LAUNCH_PROMPT,
+                    (
+                        Step((Text("Delegating."), _agent("List files", f"{SLOW_MARKER}: ls"))),
+                        Step((Text("Started it; I will report when it is done."),)),
+                    ),
+                ),
+                Turn(NEXT_PROMPT, (Step((Text("hi"),)),)),
+            ),
+            subagents=(_subagent(SLOW_MARKER, "ls", stall=8.0),),
+        )
+    )
+    first = run_claude(
+        LAUNCH_PROMPT, git_repo, claude_home, messages_api.base_url, extra_env=hook_env()
+    ).check()
+    second = run_claude(
+        NEXT_PROMPT,
+        git_repo,
+        claude_home,
+        messages_api.base_url,
+        resume=first.session_id,
+        extra_env=hook_env(),
+    ).check()
+    wait_for_exporter()
+    found = stored_traces(cfg.tracking_uri, cfg.experiment)
+
+    # every API response the scripted server sent is traced exactly once
+    sent = sorted(
+        _sent_response_ids(messages_api, "main") + _sent_response_ids(messages_api, SLOW_MARKER)
+    )
+    assert sorted(_traced_message_ids(found)) == sent
+    # the subagent's whole run (two calls and its Bash) sits under the launching turn's call
+    launching = _launching_trace(found)
+    agent = _subagent_span(launching, SLOW_MARKER)
+    kinds = [(s.span_type, s.name) for s in _children(launching, agent)]
+    assert [k for k, _ in kinds] == ["LLM", "TOOL", "LLM"], kinds
+    assert ("TOOL", "Bash") in kinds
+    # the second process's modelUsage is cumulative in 2.1.3xx, per run in 2.1.197
+    totals = _model_usage_total(second)
+    if not second.result.get("modelUsage") or totals == _model_usage_total(first):
+        pytest.fail("modelUsage missing from claude's result")
+    cumulative = second.result["total_cost_usd"] >= first.result["total_cost_usd"] and all(
+        totals[k] >= v for k, v in _model_usage_total(first).items()
+    )
+    expected = (
+        totals
+        if cumulative and len(found) > 2
+        else {k: v + totals[k] for k, v in _model_usage_total(first).items()}
+    )
+    assert _stored_total(found) == expected
+    async_launch = any(
+        isinstance(line.get("toolUseResult"), dict)
+        and line["toolUseResult"].get("status") == "async_launched"
+        for line in first.transcript()
+    )
+    tags = launching.info.tags
+    if async_launch:
+        # the notification's turn says which subagent it reports, the launching turn which ran
+        assert tags["claude_code.background.launched"]
+        (notified,) = [
+            t for t in found if "claude_code.background.reports" in t.info.tags
+        ]
+        assert (
+            notified.info.tags["claude_code.background.reports"]
+            == tags["claude_code.background.launched"]
+        )
+        assert _root(notified).attributes["claude_code.prompt.task_status"] == "completed"
+        assert "claude_code.background.unfinished" not in tags
