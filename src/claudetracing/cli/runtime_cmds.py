@@ -64,6 +64,11 @@ def status(
             f"spool:        {report.pending} pending, {report.failed} failed, "
             f"{report.corrupt} corrupt"
         )
+        if report.held:
+            typer.echo(
+                f"              {report.held} of them wait for a background subagent (they go "
+                "when it ends, when the session ends, or after CLAUDETRACING_BACKGROUND_WAIT)"
+            )
         typer.echo(f"enrichments:  {', '.join(report.enrichments) or 'none'}")
         typer.echo(f"last export:  {status_mod.age(report.last_success_at)}")
         if report.last_error:

@@ -38,6 +38,7 @@ class StatusReport:
     last_error: str | None
     last_error_at: float | None
     last_success_at: float | None
+    held: int = 0  # pending entries whose turn waits for a background subagent: no failure
     enrichments: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
@@ -138,6 +139,7 @@ def gather(root: Path, *, check_backend: bool = True) -> StatusReport:
         last_error=_str(state.get("last_error")),
         last_error_at=_float(state.get("last_error_at")),
         last_success_at=_float(state.get("last_success_at")),
+        held=_held_entries(),
     )
     from claudetracing.enrichments import registry as registry_mod
 
@@ -187,6 +189,16 @@ def gather(root: Path, *, check_backend: bool = True) -> StatusReport:
             )
         )
     return report
+
+
+def _held_entries() -> int:
+    held = 0
+    for path in spool.entries(spool.PENDING):
+        try:
+            held += bool(spool.load(path).held)
+        except (OSError, ValueError):
+            continue  # unreadable: the exporter sets it aside and status counts it then
+    return held
 
 
 def age(moment: float | None) -> str:
