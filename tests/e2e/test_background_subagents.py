@@ -10,13 +10,26 @@ must be the same shape either way.
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from claudetracing.core import config as config_mod
-from tests.harness.claude_cli import ClaudeRun, run_claude
+from claudetracing.export.exporter import SESSION_ENDED
+from tests.harness.claude_cli import (
+    ClaudeRun,
+    claude_bin,
+    claude_env,
+    config_dir,
+    project_dir_name,
+    run_claude,
+)
 from tests.harness.messages_api import MessagesAPI, Scenario, Step, Subagent, Text, ToolUse, Turn
 from tests.tracing import hook_env, stored_traces, traces, wait_for_exporter
 
@@ -272,3 +285,71 @@ def test_two_background_subagents_of_different_lengths_each_land_once(
             if "claude_code.background.reports" in t.info.tags
         )
         assert sorted(launched) == reported and len(reported) == 2
+
+
+def test_a_session_ended_while_its_subagent_ran_lands_what_was_done_and_says_so(
+    git_repo: Path, claude_home: Path, messages_api: MessagesAPI
+) -> None:
+    """Ctrl-C on `claude -p` while it waits for background work: SessionEnd fires, the
+    subagent's file stops mid-run and its meta file never says `finished`."""
+    cfg = _setup(git_repo)
+    messages_api.set_scenario(
+        Scenario(
+            "session_ended_while_running",
+            turns=(
+                Turn(
+                    LAUNCH_PROMPT,
+                    (
+                        Step((Text("Delegating."), _agent("List files", f"{SLOW_MARKER}: ls"))),
+                        Step((Text("Started it."),)),
+                    ),
+                ),
+            ),
+            subagents=(
+                Subagent(
+                    SLOW_MARKER,
+                    (
+                        Step((ToolUse("Bash", {"command": "ls", "description": "ls"}),)),
+                        Step((Text("never sent"),), stall=60.0),
+                    ),
+                ),
+            ),
+        )
+    )
+    cwd = Path(os.path.realpath(git_repo))
+    env = claude_env(claude_home, messages_api.base_url, hook_env())
+    args = [claude_bin(), "-p", LAUNCH_PROMPT, "--output-format", "json"]
+    args += ["--allowedTools", "Bash", "Agent"]
+    proc = subprocess.Popen(
+        args, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True
+    )
+    project = config_dir(claude_home, env) / "projects" / project_dir_name(cwd)
+    deadline = time.monotonic() + 60
+    # the subagent has run its Bash call and waits for its second answer
+    while len(messages_api.responses(SLOW_MARKER)) < 2:
+        assert time.monotonic() < deadline and proc.poll() is None, "the subagent never started"
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    wait_for_exporter()
+    found = stored_traces(cfg.tracking_uri, cfg.experiment)
+    (launching,) = found
+    sent_sub = _sent_response_ids(messages_api, SLOW_MARKER)
+    traced = _traced_message_ids(found)
+    assert sent_sub[0] in traced and traced.count(sent_sub[0]) == 1
+    agent = _subagent_span(launching, SLOW_MARKER)
+    assert [s.name for s in _children(launching, agent) if s.span_type == "TOOL"] == ["Bash"]
+    call = next(s for s in launching.data.spans if s.name == "Agent")
+    if _version(project) >= (2, 1, 300):  # in the background: its turn had ended
+        assert launching.info.tags["claude_code.background.unfinished"] == "1"
+        assert call.attributes["subagent.background.unfinished"] == SESSION_ENDED
+
+
+def _version(project: Path) -> tuple[int, ...]:
+    for path in project.glob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            version = json.loads(line).get("version")
+            if isinstance(version, str):
+                return tuple(int(part) for part in version.split("."))
+    raise AssertionError(f"no version in {project}")
