@@ -7,9 +7,12 @@ subagent runs nested under the tool call that launched them. Everything above `t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from claudetracing.transcript.records import ReadResult
+
+if TYPE_CHECKING:
+    from claudetracing.transcript.requests import ApiRequest
 
 SUBAGENT_TOOLS = frozenset({"Agent", "Task"})
 SYNTHETIC_MODEL = "<synthetic>"  # Claude Code's own text: no API call, no usage, no price
@@ -36,6 +39,7 @@ class LlmCall:
     message_id: str | None = None
     copied: bool = False  # the same response was traced before, from another file or turn
     output_from_result: bool = False  # output count from the Agent result, not the transcript
+    request: ApiRequest | None = None  # Claude Code's record of the request (2.1.3xx)
 
     @property
     def response_key(self) -> str | None:
