@@ -7,12 +7,9 @@ subagent runs nested under the tool call that launched them. Everything above `t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from claudetracing.transcript.records import ReadResult
-
-if TYPE_CHECKING:
-    from claudetracing.transcript.requests import ApiRequest
 
 SUBAGENT_TOOLS = frozenset({"Agent", "Task"})
 SYNTHETIC_MODEL = "<synthetic>"  # Claude Code's own text: no API call, no usage, no price
@@ -22,6 +19,27 @@ INTERRUPTED = "interrupted"  # the person pressed Esc: an interrupt marker follo
 API_ERROR = "api_error"  # Claude Code gave up on the API and wrote an error notice
 UNANSWERED = "unanswered"  # ended on a tool call or before any response
 COMPACTION = "compaction"  # the agent type of a context compaction's run
+
+
+@dataclass
+class ApiRequest:
+    """Claude Code's record of one API call (2.1.3xx `api-request`, read by
+    transcript/requests.py), with the messages the call added rebuilt from their hashes."""
+
+    id: str
+    query_source: str | None
+    params: dict[str, Any]
+    at_ns: int | None
+    base: str | None
+    keep: int
+    tail: list[str]
+    added: list[dict[str, Any]] = field(default_factory=list)
+    missing: int = 0  # added messages whose content was not found (shown as a placeholder)
+
+    @property
+    def model(self) -> str | None:
+        value = self.params.get("model")
+        return value if isinstance(value, str) else None
 
 
 @dataclass

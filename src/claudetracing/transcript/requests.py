@@ -12,35 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from claudetracing.transcript.model import AgentRun, LlmCall
+from claudetracing.transcript.model import AgentRun, ApiRequest, LlmCall
 from claudetracing.transcript.records import Record, read_transcript
 
 REQUEST = "api-request"
 BLOB = "api-request-blob"
-
-
-@dataclass
-class ApiRequest:
-    """One `api-request` record, with the messages the call added rebuilt from their hashes."""
-
-    id: str
-    query_source: str | None
-    params: dict[str, Any]
-    at_ns: int | None
-    base: str | None
-    keep: int
-    tail: list[str]
-    added: list[dict[str, Any]] = field(default_factory=list)
-    missing: int = 0  # added messages whose content was not found (shown as a placeholder)
-
-    @property
-    def model(self) -> str | None:
-        value = self.params.get("model")
-        return value if isinstance(value, str) else None
 
 
 def message_hash(message: dict[str, Any]) -> str:
@@ -228,3 +207,14 @@ def _same_model(response: str | None, requested: str | None) -> bool:
     if response is None or requested is None:
         return True
     return response.startswith(requested) or requested.startswith(response)
+
+
+def span_attributes(request: ApiRequest) -> dict[str, Any]:
+    """What an LLM span says about its request: the call's purpose and its parameters."""
+    attributes: dict[str, Any] = {"claude_code.query_source": request.query_source}
+    for name, value in request.params.items():
+        attributes[f"anthropic.request.{name}"] = value
+    attributes["claude_code.request_id"] = request.id
+    if request.missing:
+        attributes["claude_code.request_messages_missing"] = request.missing
+    return attributes
