@@ -177,3 +177,16 @@ def test_message_hash_is_claude_codes_content_address() -> None:
     assert blobs
     for blob in blobs:
         assert message_hash(blob["message"]) == blob["hash"]
+
+
+def test_a_later_read_finds_messages_written_by_earlier_turns() -> None:
+    """A resumed process re-sends the history (`keep: 0`); read from its prompt on, the messages
+    written by earlier turns are looked up in the whole file."""
+    path = _main("multi")
+    last = read_session(path, final=True).turns[-1]
+    (turn,) = read_session(path, start_offset=last.start_offset, final=True).turns
+    (call,) = turn.run.llm_calls
+    assert call.request is not None and call.request.missing == 0
+    server = {s["message_id"]: s for s in _server("multi") if s["message_id"]}
+    assert _normalized(call.request.added) == server[call.message_id or ""]["new_messages"]
+    assert call.request.added[0]["role"] == "assistant"  # from the earlier process's last answer

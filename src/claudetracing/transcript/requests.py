@@ -42,6 +42,11 @@ class MessageStore:
     def __init__(self, more: Callable[[], Iterable[Record]] | None = None) -> None:
         self.messages: dict[str, dict[str, Any]] = {}
         self._more = more
+        self._pending: list[Sequence[Record]] = []
+
+    def add_later(self, records: Sequence[Record]) -> None:
+        """Hashed on the first lookup only: transcripts without request records cost nothing."""
+        self._pending.append(records)
 
     def add(self, records: Iterable[Record]) -> None:
         group: list[Record] = []
@@ -71,6 +76,8 @@ class MessageStore:
         self.messages.setdefault(message_hash(message), message)
 
     def get(self, digest: str) -> dict[str, Any] | None:
+        while self._pending:
+            self.add(self._pending.pop(0))
         found = self.messages.get(digest)
         if found is None and self._more is not None:
             more, self._more = self._more, None
@@ -84,7 +91,7 @@ def session_store(path: Path, records: Sequence[Record], *, whole: bool) -> Mess
     (a later export), a message sent again from earlier turns is looked up in the whole file."""
     more = None if whole else (lambda: read_transcript(path, final=True).records)
     store = MessageStore(more)
-    store.add(records)
+    store.add_later(records)
     return store
 
 
@@ -170,7 +177,7 @@ def attach(run: AgentRun, records: Sequence[Record], store: MessageStore | None 
         return
     if store is None:
         store = MessageStore()
-        store.add(records)
+        store.add_later(records)
     first_line: dict[str, int] = {}
     for record in records:
         message_id = record.message.get("id") if record.type == "assistant" else None
