@@ -9,6 +9,7 @@ from typing import Any
 
 from claudetracing.core import keys
 from claudetracing.trace import pricing
+from claudetracing.transcript import requests
 from claudetracing.transcript.model import (
     ANSWERED,
     API_ERROR,
@@ -163,6 +164,11 @@ def _llm_span(call: LlmCall, after: list[str], shape: Shaper) -> SpanNode:
         attributes[COST_ATTRIBUTE] = cost.as_mlflow() if cost else None
     if call.request_id:
         attributes["anthropic.request_id"] = call.request_id
+    inputs: dict[str, Any] = {"after": after}
+    if call.request is not None:
+        # The messages this call added (2.1.3xx), never the whole conversation again.
+        inputs["messages"] = shape.content(call.request.added)
+        attributes.update(requests.span_attributes(call.request))
     if call.output_from_result:
         attributes["claude_code.output_tokens_source"] = "agent_result"
     for extra in ("service_tier", "speed"):
@@ -176,7 +182,7 @@ def _llm_span(call: LlmCall, after: list[str], shape: Shaper) -> SpanNode:
         span_type="LLM",
         start_ns=call.start_ns,
         end_ns=max(call.end_ns, call.start_ns),
-        inputs={"after": after},
+        inputs=inputs,
         outputs=shape.content({"role": "assistant", "content": blocks}),
         attributes=attributes,
     )

@@ -22,6 +22,27 @@ COMPACTION = "compaction"  # the agent type of a context compaction's run
 
 
 @dataclass
+class ApiRequest:
+    """Claude Code's record of one API call (2.1.3xx `api-request`, read by
+    transcript/requests.py), with the messages the call added rebuilt from their hashes."""
+
+    id: str
+    query_source: str | None
+    params: dict[str, Any]
+    at_ns: int | None
+    base: str | None
+    keep: int
+    tail: list[str]
+    added: list[dict[str, Any]] = field(default_factory=list)
+    missing: int = 0  # added messages whose content was not found (shown as a placeholder)
+
+    @property
+    def model(self) -> str | None:
+        value = self.params.get("model")
+        return value if isinstance(value, str) else None
+
+
+@dataclass
 class LlmCall:
     """One API response, however many transcript lines it was written as."""
 
@@ -36,6 +57,7 @@ class LlmCall:
     message_id: str | None = None
     copied: bool = False  # the same response was traced before, from another file or turn
     output_from_result: bool = False  # output count from the Agent result, not the transcript
+    request: ApiRequest | None = None  # Claude Code's record of the request (2.1.3xx)
 
     @property
     def response_key(self) -> str | None:

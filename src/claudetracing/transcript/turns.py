@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from claudetracing.transcript import prompt_markup
+from claudetracing.transcript import forks, prompt_markup, requests
 from claudetracing.transcript.model import (
     API_ERROR,
     COMPACTION,
@@ -375,6 +375,7 @@ def build_run(
     fallback_start: int = 0,
 ) -> AgentRun:
     """A subagent's run: its first user line is its prompt, the rest is its work."""
+    records = forks.own_records(records)
     first = next((r for r in records if r.type == "user"), None)
     start = (first.timestamp_ns if first else None) or fallback_start
     prompt = text_of(first.message.get("content")) if first else ""
@@ -391,7 +392,8 @@ def build_run(
         if record is first:
             continue
         builder.add(record)
-    return builder.finish()
+    requests.attach(builder.finish(), records)
+    return run
 
 
 def _ended(run: AgentRun, has_next: bool) -> bool:
@@ -443,6 +445,7 @@ def read_session(path: Path, *, start_offset: int = 0, final: bool = False) -> S
     for record in main:
         context.note_notification(record)
     prompts = [i for i, r in enumerate(main) if is_prompt(r)]
+    store = requests.session_store(path, read.records, whole=start_offset == 0)
     turns: list[Turn] = []
     for n, index in enumerate(prompts):
         stop = prompts[n + 1] if n + 1 < len(prompts) else len(main)
@@ -454,6 +457,7 @@ def read_session(path: Path, *, start_offset: int = 0, final: bool = False) -> S
         for record in main[index + 1 : stop]:
             builder.add(record)
         builder.finish()
+        requests.attach(run, main[index + 1 : stop], store)
         end_offset = main[stop].offset if stop < len(main) else read.end_offset
         turns.append(
             Turn(
