@@ -11,6 +11,7 @@ from claudetracing.core import config as config_mod
 from claudetracing.core.config import Config
 from claudetracing.core.identity import current_user
 from claudetracing.export import ledger as ledger_mod
+from claudetracing.export.accounting import Accounting
 from claudetracing.export.backend import MlflowBackend
 from claudetracing.export.tally import Tally
 from claudetracing.trace.builder import TurnTrace, build_trace, span_count
@@ -44,6 +45,7 @@ class _Batch:
     queued: list[_Queued] = field(default_factory=list)
     offset: int | None = None  # the ledger's offset once the queued turns are stored
     known: dict[str, dict[str, str]] = field(default_factory=dict)  # session -> key -> trace
+    accounts: Accounting = field(default_factory=Accounting)  # Claude Code's own figures
 
     def settled(self, offset: int) -> None:
         """The transcript up to `offset` is dealt with; the ledger learns it once it is true."""
@@ -105,7 +107,9 @@ class Exporter:
         session = read_session(path, start_offset=start, final=final)
         report.skipped_lines = len(session.read.skipped) + session.subagent_lines_skipped
         batch = _Batch(session_ledger, report)
+        batch.accounts = Accounting.of_read(path, session, start, self._mark_copies)
         size = BATCH_TURNS if self.backend.batches else 1
+        pending_from: int | None = None
         try:
             for turn in session.turns:
                 ready = (
@@ -121,12 +125,14 @@ class Exporter:
                 if not ready:
                     report.pending += 1
                     report.pending_started_ns = turn.run.start_ns
+                    pending_from = turn.start_offset
                     break
                 self._export_turn(turn, batch)
                 batch.settled(turn.end_offset)
                 if len(batch.queued) >= size:
                     self._write(batch)
             self._write(batch)
+            batch.accounts.finish(self.backend, session_ledger, pending_from)
         finally:
             session_ledger.save()
         return report
@@ -179,6 +185,7 @@ class Exporter:
             if self.pipeline is not None
             else build_trace(turn, self.user)
         )
+        trace.tags.update(batch.accounts.tags_for(turn))
         batch.queued.append(_Queued(turn, trace, expected, responses - copied_from.keys()))
 
     def _stored(self, turn: Turn, batch: _Batch) -> str | None:
