@@ -12,6 +12,7 @@ import pytest
 
 from claudetracing.trace import reconcile
 from claudetracing.transcript import accounting
+from claudetracing.transcript.model import Turn
 from claudetracing.transcript.turns import read_session
 from tests.accounting_cases import (
     KINDS,
@@ -26,7 +27,7 @@ from tests.accounting_cases import (
 from tests.sessions import recorded
 
 
-def _intervals(path: Path, start: int = 0) -> tuple[list[accounting.Interval], list]:  # type: ignore[type-arg]
+def _intervals(path: Path, start: int = 0) -> tuple[list[accounting.Interval], list[Turn]]:
     session = read_session(path, start_offset=start, final=True)
     main = [r for r in session.read.records if not r.data.get("isSidechain")]
     states = accounting.states_in(main, session.read.end_offset)
@@ -120,7 +121,7 @@ def test_the_backward_scan_agrees_with_a_forward_read_at_every_line(
         if b'"type":"cost-state"' in line:
             states.append(offset)
         offset += len(line)
-    for at in offsets + [offset]:
+    for at in [*offsets, offset]:
         found = accounting.previous_state(path, at)
         expected = max((s for s in states if s < at), default=None)
         assert (found.offset if found else None) == expected
