@@ -6,6 +6,7 @@ import json
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -160,7 +161,7 @@ def span_tree(trace: Trace) -> Tree:
         for child in trace.children(root):
             add(tree, child)
     for line in billed_lines(row):
-        tree.add(line)
+        tree.add(escape(line))  # model names in brackets are not markup
     return tree
 
 
