@@ -488,6 +488,14 @@ class MlflowBackend:
                     f"trace {trace_id} has {len(trace.data.spans)} spans, expected {spans}"
                 )
 
+    def set_tags(self, trace_id: str, tags: dict[str, str]) -> None:
+        """Add tags to a stored trace (Claude Code's figures arrive after their turns)."""
+        try:
+            for key, value in tags.items():
+                self.client.set_trace_tag(trace_id, key, value)
+        except Exception as exc:
+            raise BackendError(f"cannot tag trace {trace_id}: {_short(exc)}") from exc
+
     def delete(self, trace_ids: list[str]) -> None:
         experiment_id = self.connect()
         self.client.delete_traces(experiment_id=experiment_id, trace_ids=trace_ids)

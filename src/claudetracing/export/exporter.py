@@ -13,6 +13,7 @@ from claudetracing.core.config import Config
 from claudetracing.core.durations import format_duration
 from claudetracing.core.identity import current_user
 from claudetracing.export import ledger as ledger_mod
+from claudetracing.export.accounting import Accounting
 from claudetracing.export.backend import MlflowBackend
 from claudetracing.export.tally import Tally
 from claudetracing.trace.builder import TurnTrace, build_trace, span_count
@@ -46,6 +47,7 @@ class _Batch:
     queued: list[_Queued] = field(default_factory=list)
     offset: int | None = None  # the ledger's offset once the queued turns are stored
     known: dict[str, dict[str, str]] = field(default_factory=dict)  # session -> key -> trace
+    accounts: Accounting = field(default_factory=Accounting)  # Claude Code's own figures
 
     def settled(self, offset: int) -> None:
         """The transcript up to `offset` is dealt with; the ledger learns it once it is true."""
@@ -113,8 +115,12 @@ class Exporter:
         session = read_session(path, start_offset=start, final=final)
         report.skipped_lines = len(session.read.skipped) + session.subagent_lines_skipped
         batch = _Batch(session_ledger, report)
+        batch.accounts = Accounting.of_read(path, session, start, self._mark_copies)
         size = BATCH_TURNS if self.backend.batches else 1
         holding = False
+        # Where the first turn left for a later run starts (waiting, or held): the ledger's
+        # offset never passes it.
+        pending_from: int | None = None
         try:
             for turn in session.turns:
                 ready = (
@@ -130,12 +136,16 @@ class Exporter:
                 if not ready:
                     report.pending += 1
                     report.pending_started_ns = turn.run.start_ns
+                    if pending_from is None:
+                        pending_from = turn.start_offset
                     break
                 if turn.background_running:
                     released = _release(turn, final, ended_at, background_wait)
                     if released is None:
                         report.held += 1
                         holding = True  # the ledger's offset stays before it from here on
+                        if pending_from is None:
+                            pending_from = turn.start_offset
                         continue
                     for tool in turn.background_running:
                         assert tool.background is not None
@@ -146,6 +156,7 @@ class Exporter:
                 if len(batch.queued) >= size:
                     self._write(batch)
             self._write(batch)
+            batch.accounts.finish(self.backend, session_ledger, pending_from)
         finally:
             session_ledger.save()
         return report
@@ -198,6 +209,7 @@ class Exporter:
             if self.pipeline is not None
             else build_trace(turn, self.user)
         )
+        trace.tags.update(batch.accounts.tags_for(turn))
         batch.queued.append(_Queued(turn, trace, expected, responses - copied_from.keys()))
 
     def _stored(self, turn: Turn, batch: _Batch) -> str | None:

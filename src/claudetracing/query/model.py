@@ -15,6 +15,10 @@ class UsageRow:
     cache_creation: int = 0
     cost_usd: float = 0.0
     unpriced: int = 0  # turns (or responses) without a cost: the sum is a lower bound
+    # Claude Code's own figure (cost-state records) where the traces carry it, ours elsewhere;
+    # `billed_turns` of `turns` are covered by Claude Code's figure.
+    billed_cost_usd: float = 0.0
+    billed_turns: int = 0
 
     @property
     def total(self) -> int:
@@ -24,6 +28,7 @@ class UsageRow:
         body: dict[str, object] = asdict(self)
         body["total"] = self.total
         body["cost_usd"] = round(self.cost_usd, 6)
+        body["billed_cost_usd"] = round(self.billed_cost_usd, 6)
         return body
 
 

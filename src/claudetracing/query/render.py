@@ -6,9 +6,11 @@ import json
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
+from claudetracing.query import billing
 from claudetracing.query.model import ExperimentRow, UsageRow
 from claudetracing.trace.stored import Span, Trace, TraceRow
 
@@ -158,13 +160,57 @@ def span_tree(trace: Trace) -> Tree:
     for root in trace.roots:
         for child in trace.children(root):
             add(tree, child)
+    for line in billed_lines(row):
+        tree.add(escape(line))  # model names in brackets are not markup
     return tree
 
 
+def _signed(value: object) -> str:
+    return f"{value:+,}" if isinstance(value, int) else "-"
+
+
+def billed_lines(row: TraceRow) -> list[str]:
+    """What Claude Code billed beside our figure, and why they differ (cost-state records)."""
+    billed = billing.of_row(row)
+    if billed.in_turn:
+        return [f"billed by Claude Code: counted with turn {billed.in_turn} (same interval)"]
+    if billed.cost_usd is None:
+        return []
+    ours = billed.ours.get("cost_usd")
+    ours_text = _money(float(ours)) if isinstance(ours, (int, float)) else "-"
+    lines = [
+        f"billed by Claude Code: {_money(billed.cost_usd)} for {billed.turns} turn(s)"
+        f" · ours {ours_text} · {billed.status or '-'}"
+    ]
+    for cause in billed.explanation:
+        cost = cause.get("cost_usd")
+        money = f"${cost:+,.4f}" if isinstance(cost, (int, float)) else "-"
+        calls = f", {cause['calls']} call(s)" if "calls" in cause else ""
+        lines.append(
+            f"  {cause.get('cause')} [{cause.get('model')}]{calls}: {money}, "
+            f"input {_signed(cause.get('input_tokens'))}, "
+            f"output {_signed(cause.get('output_tokens'))}, "
+            f"cache read {_signed(cause.get('cache_read_tokens'))}, "
+            f"cache write {_signed(cause.get('cache_creation_tokens'))}"
+        )
+    if billed.status != "match" and billed.note and not billed.explanation:
+        lines.append(f"  {billed.note}")
+    return lines
+
+
 def usage_table(rows: list[UsageRow], by: str) -> Table:
-    table = _table(by, "turns", "input", "output", "cache read", "cache write", "total", "cost")
+    columns = [by, "turns", "input", "output", "cache read", "cache write", "total", "cost"]
+    billed = any(r.billed_turns for r in rows)
+    if billed:
+        # Claude Code's own figure where its cost-state records exist, ours for the rest.
+        columns.append("billed by Claude Code")
+    table = _table(*columns)
     for row in rows:
         cost = _money(row.cost_usd) + (f" (+{row.unpriced} unpriced)" if row.unpriced else "")
+        extra = []
+        if billed:
+            share = f" ({row.billed_turns:,}/{row.turns:,} turns)" if row.turns else ""
+            extra.append(_money(row.billed_cost_usd) + share)
         table.add_row(
             row.key,
             f"{row.turns:,}",
@@ -174,6 +220,7 @@ def usage_table(rows: list[UsageRow], by: str) -> Table:
             f"{row.cache_creation:,}",
             f"{row.total:,}",
             cost,
+            *extra,
         )
     return table
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from claudetracing.core.errors import TracesError
 from claudetracing.export import reads
+from claudetracing.query import billing
 from claudetracing.query.model import UsageRow
 from claudetracing.trace.stored import Filters, Tokens, Trace
 
@@ -26,6 +27,8 @@ class _Sum:
     cache_creation: int = 0
     cost_usd: float = 0.0
     unpriced: int = 0
+    billed_cost_usd: float = 0.0
+    billed_turns: int = 0
 
     def add(self, tokens: Tokens) -> None:
         self.input += tokens.input
@@ -61,12 +64,22 @@ def grouped(backend: MlflowBackend, filters: Filters, by: str) -> list[UsageRow]
             total.unpriced += 1  # the turn's cost is missing, or covers only part of it
         if row.cost_usd is not None:
             total.cost_usd += row.cost_usd
+        billed = billing.of_row(row)
+        if billed.covered:
+            total.billed_turns += 1
+            total.billed_cost_usd += billed.cost_usd or 0.0
+        else:
+            total.billed_cost_usd += row.cost_usd or 0.0
     rows = [total.row(key) for key, total in sums.items()]
     return sorted(rows, key=lambda r: r.key if by == "day" else -r.cost_usd)
 
 
 def _add_models(sums: dict[str, _Sum], trace: Trace) -> None:
     models_in_trace = set()
+    billed = billing.of_row(trace.row)
+    counted: set[str] = set()
+    for model, figure in billed.models.items():
+        sums[model].billed_cost_usd += figure
     for span in trace.spans:
         if span.span_type != "LLM" or span.copied:
             continue  # a resumed session's copy: counted in the trace that first had it
@@ -77,6 +90,11 @@ def _add_models(sums: dict[str, _Sum], trace: Trace) -> None:
             models_in_trace.add(model)
         if span.tokens is not None:
             total.add(span.tokens)
+        if billed.covered:
+            total.billed_turns += model not in counted
+            counted.add(model)
+        elif span.cost_usd is not None:
+            total.billed_cost_usd += span.cost_usd
         if span.cost_usd is not None:
             total.cost_usd += span.cost_usd
         else:
