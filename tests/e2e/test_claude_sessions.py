@@ -92,7 +92,7 @@ def _agent_trace(found: list[Any], claude: ClaudeCode, notifications: int = 1) -
     first, *later = found
     if claude.background_agents:
         assert 1 <= len(later) <= notifications, [_root(t).inputs for t in found]
-        assert all("<task-notification>" in str(_root(t).inputs) for t in later)
+        assert all("[background task]" in str(_root(t).inputs) for t in later)
     else:
         assert later == []
     return first
