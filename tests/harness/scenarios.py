@@ -648,7 +648,10 @@ def _check_launches_ended(run: ClaudeRun) -> list[dict[str, Any]]:
     if run.claude.background_agents:
         assert len(results) == 1, results
         return results
-    return [{"agentId": next(iter(run.subagent_metas())), "status": None}]
+    # the aborted Agent call got no result naming its agent: find it by its meta.json
+    assert results == [], results
+    (agent_id,) = run.subagent_metas()
+    return [{"agentId": agent_id, "status": None}]
 
 
 CASES: dict[str, Case] = {
