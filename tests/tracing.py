@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.harness.versions import ClaudeCode
+from tests.harness.versions import ClaudeCode, current
 
 BIN = Path(sys.executable).parent
 TRACES = str(BIN / "traces")
@@ -131,7 +131,7 @@ def unrecorded_output(messages_api: Any, claude: ClaudeCode | None = None) -> li
     lines as soon as each block ends, with the placeholder count (1) of `message_start`; only a
     subagent's LAST response gets its real count back, from the Agent result (which we read).
     2.1.328 writes subagent lines with the real count: nothing is missing."""
-    if claude is not None and not claude.subagent_placeholder_output:
+    if not (claude or current()).subagent_placeholder_output:
         return []
     by_thread: dict[str, list[tuple[str, int]]] = {}
     for request in messages_api.message_requests():
