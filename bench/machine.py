@@ -13,7 +13,7 @@ from importlib import metadata
 from pathlib import Path
 
 # Where the test harness installs Claude Code (tests/harness/claude_cli.py).
-_CI_CLAUDE = "/root/.cache/claudetracing-ci/node_modules/.bin/claude"
+_CI_CLAUDE = "/root/.cache/claudetracing-ci/claude-code-2.1.197/node_modules/.bin/claude"
 
 
 def _cpu_model() -> str:

@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.harness.versions import ClaudeCode, current
+
 BIN = Path(sys.executable).parent
 TRACES = str(BIN / "traces")
 
@@ -124,10 +126,13 @@ def run_exporter(extra_env: dict[str, str] | None = None) -> subprocess.Complete
     )
 
 
-def unrecorded_output(messages_api: Any) -> list[tuple[str, int]]:
-    """(model, output tokens) that no transcript holds: Claude Code writes a subagent's lines as
-    soon as each block ends, with the placeholder count (1) of `message_start`; only a subagent's
-    LAST response gets its real count back, from the Agent result (which we read)."""
+def unrecorded_output(messages_api: Any, claude: ClaudeCode | None = None) -> list[tuple[str, int]]:
+    """(model, output tokens) that no transcript holds: Claude Code 2.1.197 writes a subagent's
+    lines as soon as each block ends, with the placeholder count (1) of `message_start`; only a
+    subagent's LAST response gets its real count back, from the Agent result (which we read).
+    2.1.328 writes subagent lines with the real count: nothing is missing."""
+    if not (claude or current()).subagent_placeholder_output:
+        return []
     by_thread: dict[str, list[tuple[str, int]]] = {}
     for request in messages_api.message_requests():
         if request.position.thread not in ("main", "aux"):

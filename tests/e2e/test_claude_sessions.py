@@ -17,6 +17,7 @@ import pytest
 from claudetracing.core import config as config_mod
 from claudetracing.core import paths
 from tests.harness.scenarios import CASES, run_case
+from tests.harness.versions import ClaudeCode
 from tests.tracing import (
     hook_env,
     stored_traces,
@@ -57,6 +58,9 @@ def _tokens(traces_: list[Any]) -> dict[str, int]:
 
 def _model_usage(runs: list[Any]) -> dict[str, int]:
     totals = {"input": 0, "output": 0, "cache_read": 0, "cache_creation": 0}
+    # 2.1.328 reports a resumed session's modelUsage for the whole session, 2.1.197 per run
+    if runs and runs[-1].claude.cumulative_resume_usage:
+        runs = runs[-1:]
     for run in runs:
         for usage in run.result["modelUsage"].values():
             totals["input"] += usage["inputTokens"]
@@ -67,16 +71,31 @@ def _model_usage(runs: list[Any]) -> dict[str, int]:
 
 
 def _run(
-    name: str, git_repo: Path, claude_home: Path, messages_api: Any
+    name: str, git_repo: Path, claude_home: Path, messages_api: Any, claude: ClaudeCode
 ) -> tuple[list[Any], list[Any]]:
     cfg = _setup(git_repo)
-    runs = run_case(CASES[name], git_repo, claude_home, messages_api, extra_env=hook_env())
+    runs = run_case(
+        CASES[name], git_repo, claude_home, messages_api, extra_env=hook_env(), claude=claude
+    )
     wait_for_exporter()
     found = stored_traces(cfg.tracking_uri, cfg.experiment)
     expected = _model_usage(runs)
-    expected["output"] -= sum(out for _, out in unrecorded_output(messages_api))
+    expected["output"] -= sum(out for _, out in unrecorded_output(messages_api, claude))
     assert _tokens(found) == expected, "token totals differ from Claude Code's own"
     return runs, sorted(found, key=lambda t: t.info.request_time)
+
+
+def _agent_trace(found: list[Any], claude: ClaudeCode, notifications: int = 1) -> Any:
+    """The trace of the turn that launched the subagents. Where subagents run in the background
+    (2.1.328) each one's end starts a `<task-notification>` turn of its own (or one for
+    several that end together); the launching turn stays the first trace."""
+    first, *later = found
+    if claude.background_agents:
+        assert 1 <= len(later) <= notifications, [_root(t).inputs for t in found]
+        assert all("[background task]" in str(_root(t).inputs) for t in later)
+    else:
+        assert later == []
+    return first
 
 
 def _check_times(trace: Any) -> None:
@@ -90,8 +109,10 @@ def _check_times(trace: Any) -> None:
             )
 
 
-def test_tool_call(git_repo: Path, claude_home: Path, messages_api: Any) -> None:
-    runs, (trace,) = _run("tool_call", git_repo, claude_home, messages_api)
+def test_tool_call(
+    git_repo: Path, claude_home: Path, messages_api: Any, claude_version: ClaudeCode
+) -> None:
+    runs, (trace,) = _run("tool_call", git_repo, claude_home, messages_api, claude_version)
     root = _root(trace)
     assert root.inputs == {"prompt": CASES["tool_call"].build(git_repo).turns[0].prompt}
     assert root.outputs == {"answer": runs[0].result["result"]}
@@ -107,9 +128,10 @@ def test_tool_call(git_repo: Path, claude_home: Path, messages_api: Any) -> None
 
 
 def test_subagent_that_calls_a_tool_nests_under_the_agent_span(
-    git_repo: Path, claude_home: Path, messages_api: Any
+    git_repo: Path, claude_home: Path, messages_api: Any, claude_version: ClaudeCode
 ) -> None:
-    _, (trace,) = _run("subagent", git_repo, claude_home, messages_api)
+    _, found = _run("subagent", git_repo, claude_home, messages_api, claude_version)
+    trace = _agent_trace(found, claude_version)
     spans = _spans(trace)
     bash = next(s for s in spans.values() if s.name == "Bash")
     parent = spans[bash.parent_id]
@@ -120,8 +142,11 @@ def test_subagent_that_calls_a_tool_nests_under_the_agent_span(
     _check_times(trace)
 
 
-def test_parallel_subagents(git_repo: Path, claude_home: Path, messages_api: Any) -> None:
-    _, (trace,) = _run("parallel_subagents", git_repo, claude_home, messages_api)
+def test_parallel_subagents(
+    git_repo: Path, claude_home: Path, messages_api: Any, claude_version: ClaudeCode
+) -> None:
+    _, found = _run("parallel_subagents", git_repo, claude_home, messages_api, claude_version)
+    trace = _agent_trace(found, claude_version, notifications=2)
     spans = _spans(trace)
     agents = [s for s in spans.values() if s.name == "Agent"]
     assert len(agents) == 2
@@ -131,8 +156,10 @@ def test_parallel_subagents(git_repo: Path, claude_home: Path, messages_api: Any
     _check_times(trace)
 
 
-def test_write_and_edit(git_repo: Path, claude_home: Path, messages_api: Any) -> None:
-    _, (trace,) = _run("write_edit", git_repo, claude_home, messages_api)
+def test_write_and_edit(
+    git_repo: Path, claude_home: Path, messages_api: Any, claude_version: ClaudeCode
+) -> None:
+    _, (trace,) = _run("write_edit", git_repo, claude_home, messages_api, claude_version)
     tools = [
         s.name
         for s in sorted(trace.data.spans, key=lambda s: s.start_time_ns)
@@ -143,9 +170,9 @@ def test_write_and_edit(git_repo: Path, claude_home: Path, messages_api: Any) ->
 
 
 def test_failing_bash_is_an_error_span(
-    git_repo: Path, claude_home: Path, messages_api: Any
+    git_repo: Path, claude_home: Path, messages_api: Any, claude_version: ClaudeCode
 ) -> None:
-    _, (trace,) = _run("failing_bash", git_repo, claude_home, messages_api)
+    _, (trace,) = _run("failing_bash", git_repo, claude_home, messages_api, claude_version)
     bash = next(s for s in trace.data.spans if s.name == "Bash")
     assert bash.status.status_code == "ERROR"
     assert "3" in bash.status.description
@@ -153,9 +180,9 @@ def test_failing_bash_is_an_error_span(
 
 
 def test_two_turns_via_resume_share_the_session(
-    git_repo: Path, claude_home: Path, messages_api: Any
+    git_repo: Path, claude_home: Path, messages_api: Any, claude_version: ClaudeCode
 ) -> None:
-    runs, found = _run("resume", git_repo, claude_home, messages_api)
+    runs, found = _run("resume", git_repo, claude_home, messages_api, claude_version)
     assert len(found) == 2
     sessions = {t.info.trace_metadata["mlflow.trace.session"] for t in found}
     assert sessions == {runs[0].session_id}
@@ -166,7 +193,7 @@ def test_two_turns_via_resume_share_the_session(
 
 
 def test_claude_returns_before_the_export_and_the_trace_still_lands(
-    git_repo: Path, claude_home: Path, messages_api: Any, tmp_path: Path
+    git_repo: Path, claude_home: Path, messages_api: Any, tmp_path: Path, claude_version: ClaudeCode
 ) -> None:
     """Behind a tracking server that takes 8 s per request an export needs well over 20 s
     (several requests); `claude -p` must return long before that."""
@@ -177,7 +204,12 @@ def test_claude_returns_before_the_export_and_the_trace_still_lands(
         assert done.returncode == 0, done.stderr
         started = time.monotonic()
         runs = run_case(
-            CASES["tool_call"], git_repo, claude_home, messages_api, extra_env=hook_env()
+            CASES["tool_call"],
+            git_repo,
+            claude_home,
+            messages_api,
+            extra_env=hook_env(),
+            claude=claude_version,
         )
         claude_s = time.monotonic() - started
         cfg = config_mod.load(git_repo)

@@ -4,27 +4,28 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DEFAULT_CLAUDE_BIN = "/root/.cache/claudetracing-ci/node_modules/.bin/claude"
-CLAUDE_VERSION = "2.1.197"
-INSTALL_HINT = (
-    f"npm install --prefix /root/.cache/claudetracing-ci @anthropic-ai/claude-code@{CLAUDE_VERSION}"
-    " (or point CLAUDE_BIN at a claude executable)"
-)
+from .versions import DEFAULT, ClaudeCode, current
+
+DEFAULT_CLAUDE_BIN = DEFAULT.path
+CLAUDE_VERSION = DEFAULT.version
+INSTALL_HINT = f"{DEFAULT.install_hint} (or point CLAUDE_BIN at a claude executable)"
 DEFAULT_TOOLS = ("Bash", "Agent", "Write", "Edit", "Read")
 # Claude Code truncates long project folder names (the constant is 200 in 2.1.197's source)
 _MAX_DIR_NAME = 200
 
 
 def claude_bin() -> str:
-    """The claude executable: $CLAUDE_BIN, else the CI cache install."""
-    return os.environ.get("CLAUDE_BIN") or DEFAULT_CLAUDE_BIN
+    """The claude executable of a test that is not parametrized by version: $CLAUDE_BIN, else
+    the oldest pinned version's install (see versions.py)."""
+    return current().path
 
 
 def _java_hash(text: str) -> int:
@@ -108,6 +109,11 @@ class ClaudeRun:
     stderr: str
     duration_s: float
     result: dict[str, Any] | None  # the --output-format json object, None if unparsable
+    claude: ClaudeCode  # the Claude Code that ran
+
+    @property
+    def version(self) -> str:
+        return self.claude.version
 
     @property
     def session_id(self) -> str:
@@ -174,12 +180,21 @@ def run_claude(
     extra_args: Sequence[str] = (),
     extra_env: Mapping[str, str | None] | None = None,
     timeout: float = 120,
+    claude: ClaudeCode | None = None,
+    interrupt_when: Callable[[], bool] | None = None,
+    interrupt_signal: int = signal.SIGINT,
 ) -> ClaudeRun:
-    """Run one turn with `claude -p PROMPT --output-format json` and collect the outcome."""
+    """Run one turn with `claude -p PROMPT --output-format json` and collect the outcome.
+
+    ``claude``: the version to run (the ``claude_version`` fixture's); default versions.current().
+    ``interrupt_when``: polled while claude runs; once true, claude gets ``interrupt_signal``
+    (a session that ends while background work still runs).
+    """
+    claude = claude or current()
     # Claude Code names the project folder after the physical cwd (process.cwd() is resolved)
     cwd_path = Path(os.path.realpath(cwd))
     home_path = Path(home)
-    args = [claude_bin(), "-p", prompt, "--output-format", "json"]
+    args = [claude.path, "-p", prompt, "--output-format", "json"]
     tools = list(allowed_tools)
     if tools:
         args += ["--allowedTools", *tools]
@@ -188,18 +203,30 @@ def run_claude(
     args += list(extra_args)
     env = claude_env(home_path, base_url, extra_env)
     started = time.monotonic()
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         args,
         cwd=cwd_path,
         env=env,
         stdin=subprocess.DEVNULL,  # -p must never wait for input
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
-        check=False,
     )
     try:
-        result = json.loads(proc.stdout)
+        if interrupt_when is not None:
+            while proc.poll() is None and not interrupt_when():
+                if time.monotonic() - started > timeout:
+                    raise subprocess.TimeoutExpired(args, timeout)
+                time.sleep(0.05)
+            if proc.poll() is None:
+                proc.send_signal(interrupt_signal)
+        stdout, stderr = proc.communicate(timeout=max(1.0, timeout - (time.monotonic() - started)))
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
+    try:
+        result = json.loads(stdout)
     except ValueError:
         result = None
     return ClaudeRun(
@@ -208,8 +235,9 @@ def run_claude(
         home=home_path,
         env=env,
         returncode=proc.returncode,
-        stdout=proc.stdout,
-        stderr=proc.stderr,
+        stdout=stdout,
+        stderr=stderr,
         duration_s=time.monotonic() - started,
         result=result if isinstance(result, dict) else None,
+        claude=claude,
     )

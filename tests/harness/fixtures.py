@@ -12,6 +12,7 @@ from .claude_cli import INSTALL_HINT
 from .claude_cli import claude_bin as _claude_bin
 from .gitrepo import make_git_repo
 from .messages_api import INSTANT, REAL_LIKE, MessagesAPI
+from .versions import MATRIX, ClaudeCode
 
 
 @pytest.fixture(scope="session")
@@ -21,6 +22,19 @@ def claude_bin() -> str:
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         pytest.fail(f"Claude Code CLI not found at {path!r}. Install it with: {INSTALL_HINT}")
     return path
+
+
+@pytest.fixture(scope="session", params=MATRIX, ids=[c.id for c in MATRIX])
+def claude_version(request: pytest.FixtureRequest) -> ClaudeCode:
+    """Each Claude Code version of the matrix in turn (ids ``cc2.1.197``, ``cc2.1.328``; just
+    $CLAUDE_BIN when that is set). Fails (never skips) when a version is not installed."""
+    claude: ClaudeCode = request.param
+    if not claude.installed():
+        pytest.fail(
+            f"Claude Code {claude.version} not found at {claude.path!r}. "
+            f"Install it with: {claude.install_hint}"
+        )
+    return claude
 
 
 @pytest.fixture

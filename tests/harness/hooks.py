@@ -37,8 +37,12 @@ def install_recording_hooks(
     *,
     events: Iterable[str] = RECORDED_EVENTS,
     settings_extra: Mapping[str, Any] | None = None,
+    settings_file: str = "settings.json",
 ) -> Path:
-    """Write ``repo/.claude/settings.json`` whose hooks append each payload to ``log``."""
+    """Write ``repo/.claude/settings.json`` whose hooks append each payload to ``log``.
+
+    ``settings_file="settings.local.json"`` records beside the project's own hooks (Claude Code
+    runs the hooks of both files)."""
     script = log.parent / "record_hook.py"
     script.parent.mkdir(parents=True, exist_ok=True)
     script.write_text(_RECORDER)
@@ -50,7 +54,7 @@ def install_recording_hooks(
         },
         **(settings_extra or {}),
     }
-    path = repo / ".claude" / "settings.json"
+    path = repo / ".claude" / settings_file
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(settings, indent=2) + "\n")
     return path

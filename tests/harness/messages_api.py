@@ -6,6 +6,13 @@ Every POST /v1/messages is classified into an *agent thread*:
 
 * a **subagent** thread when the text of its first user message contains the ``marker`` of one of
   the scenario's :class:`Subagent` entries (the Agent tool's ``prompt`` becomes that message);
+* a **fork** subagent thread (``subagent_type: "fork"``, Claude Code 2.1.3xx) when a user message
+  holds the fork's start: the parent's whole conversation comes first, then a user message with
+  the Agent call's tool_result ("Fork started — that fork is you.") and a text block
+  ``<fork-boilerplate>…</fork-boilerplate> Your directive: PROMPT``. The directive is matched
+  against the :class:`Subagent` markers like a subagent's first message; the step is the number
+  of assistant runs after that message. The parent's own requests never hold the boilerplate
+  (its tool_result says "Async agent launched"), so they stay main-thread requests;
 * the **main** thread when the first user message contains the prompt of the scenario's first
   :class:`Turn`;
 * a **compact** thread when the last user message asks for a conversation summary (a context
@@ -23,7 +30,12 @@ The step answered is a pure function of the request body, so client retries get 
 * main thread: the *turn* is the last real user prompt (a user text, not a tool result) in
   ``messages`` that contains a :class:`Turn` prompt (``--resume`` appends later prompts); the *step*
   is the number of assistant runs after that prompt (consecutive assistant messages count once);
-* subagent thread: one turn; the step is the number of assistant runs in ``messages``.
+* subagent thread: one turn; the step is the number of assistant runs in ``messages`` (for a
+  fork: after the fork's start message).
+
+A subagent that must outlive its launching turn (2.1.3xx runs subagents in the background) gets
+a ``delay``: :class:`Subagent` ``delay`` stalls its first response that many seconds (like
+``Step.stall``, pings keep the stream alive), so its work ends long after the parent's Stop.
 
 Markers are checked before the main prompt, so a main prompt must not contain a subagent marker.
 Usage is fixed per script position (see :func:`scripted_usage`), so it stays deterministic even
@@ -58,7 +70,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -129,10 +141,20 @@ class Turn:
 
 @dataclass(frozen=True)
 class Subagent:
-    """A subagent thread, recognised by ``marker`` occurring in its first user message."""
+    """A subagent thread, recognised by ``marker`` occurring in its first user message (or, for a
+    fork, in its directive). ``delay`` seconds stall its first response (added to that step's
+    ``stall``): a subagent slower than the turn that launched it."""
 
     marker: str
     steps: tuple[Step, ...]
+    delay: float = 0.0
+
+    def step(self, index: int) -> Step | None:
+        """The scripted step at ``index`` with the subagent's delay applied to the first."""
+        step = _pick(self.steps, index)
+        if index == 0 and self.delay > 0 and step is not None:
+            return replace(step, stall=step.stall + self.delay)
+        return step
 
 
 @dataclass(frozen=True)
@@ -182,6 +204,9 @@ FALLBACK_TEXT = "Done (script exhausted)."
 # What Claude Code 2.1.197 asks for when it compacts, and how the compacted conversation starts.
 COMPACT_REQUEST_MARKER = "Your task is to create a detailed summary"
 COMPACT_SUMMARY_PREFIX = "This session is being continued from a previous conversation"
+# What Claude Code 2.1.3xx sends a fork subagent after the parent's conversation
+FORK_BOILERPLATE_MARKER = "<fork-boilerplate>"
+FORK_DIRECTIVE_PREFIX = "Your directive:"
 COMPACT_TEXT = "Scripted summary: the user asked for small shell tasks and they were done."
 COMPACT_USAGE: dict[str, Any] = {
     "input_tokens": 7001,
@@ -234,6 +259,18 @@ def _text_of(content: Any) -> str:
 def _is_prompt(message: dict[str, Any]) -> bool:
     """A user message that carries text rather than only tool results."""
     return message.get("role") == "user" and bool(_text_of(message.get("content")).strip())
+
+
+def _fork_start(messages: Sequence[dict[str, Any]]) -> tuple[int, str] | None:
+    """(index, directive) of the user message that starts a fork subagent, None if none does."""
+    for idx, message in enumerate(messages):
+        if message.get("role") != "user":
+            continue
+        text = _text_of(message.get("content"))
+        if FORK_BOILERPLATE_MARKER in text:
+            _, _, directive = text.rpartition(FORK_DIRECTIVE_PREFIX)
+            return idx, directive
+    return None
 
 
 def _assistant_runs(messages: Sequence[dict[str, Any]]) -> int:
@@ -353,10 +390,14 @@ class MessagesAPI:
         if scenario is None or not body.get("tools") or not messages:
             return aux, None
         first = _text_of(messages[0].get("content")) if messages[0].get("role") == "user" else ""
+        fork = _fork_start(messages)
         for i, sub in enumerate(scenario.subagents, start=1):
-            if sub.marker in first:
+            if fork is not None and sub.marker in fork[1]:
+                step = _assistant_runs(messages[fork[0] + 1 :])
+                return Position(sub.marker, i, 0, step), sub.step(step)
+            if fork is None and sub.marker in first:
                 step = _assistant_runs(messages)
-                return Position(sub.marker, i, 0, step), _pick(sub.steps, step)
+                return Position(sub.marker, i, 0, step), sub.step(step)
         if not scenario.turns or (
             scenario.turns[0].prompt not in first and COMPACT_SUMMARY_PREFIX not in first
         ):
@@ -591,8 +632,9 @@ class _Handler(BaseHTTPRequestHandler):
             if body.get("stream"):
                 rec.completed = self._stream(message, step.stall if step is not None else 0.0)
             else:
-                self._json(200, message)
+                # one write: mark it first, or a client that read the answer could see it unmarked
                 rec.completed = True
+                self._json(200, message)
         elif rec.path.rstrip("/").endswith("/count_tokens"):
             size = len(json.dumps(body))
             self._json(200, {"input_tokens": max(1, size // 4)})
@@ -623,6 +665,8 @@ __all__ = [
     "COMPACT_TEXT",
     "COMPACT_USAGE",
     "FALLBACK_TEXT",
+    "FORK_BOILERPLATE_MARKER",
+    "FORK_DIRECTIVE_PREFIX",
     "INSTANT",
     "REAL_LIKE",
     "ApiError",

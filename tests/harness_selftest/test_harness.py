@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -19,18 +20,22 @@ from tests.harness.messages_api import (
     COMPACT_SUMMARY_PREFIX,
     COMPACT_TEXT,
     COMPACT_USAGE,
+    FORK_BOILERPLATE_MARKER,
+    FORK_DIRECTIVE_PREFIX,
     REAL_LIKE,
     ApiError,
     MessagesAPI,
     Scenario,
     Step,
     Streaming,
+    Subagent,
     Text,
     ToolUse,
     Turn,
     sse_events,
 )
 from tests.harness.scenarios import CASES, SUBAGENT_MARKER, run_case
+from tests.harness.versions import ClaudeCode
 
 STOP_KEYS = {
     "session_id",
@@ -71,8 +76,39 @@ def _assistant_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [line for line in lines if line.get("type") == "assistant"]
 
 
+# Cases about what changed between the versions run against each one (the claude_version matrix)
+VERSION_CASES = ("background_slow", "background_parallel", "fork", "session_ended_while_running")
+
+
 @pytest.mark.claude
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", VERSION_CASES)
+def test_version_case_runs_and_verifies(
+    name: str,
+    claude_version: ClaudeCode,
+    messages_api: MessagesAPI,
+    claude_home: Path,
+    git_repo: Path,
+) -> None:
+    (run,) = run_case(CASES[name], git_repo, claude_home, messages_api, claude=claude_version)
+    assert run.version == claude_version.version
+    # every scripted subagent was asked exactly as often as its script says, or (the session
+    # ended under it) never got a complete answer
+    for sub in CASES[name].build(git_repo).subagents:
+        answered = [
+            r
+            for r in messages_api.message_requests()
+            if r.position is not None and r.position.thread == sub.marker and r.completed
+        ]
+        expected = len(sub.steps)
+        if name == "session_ended_while_running" or (
+            name == "fork" and not claude_version.fork_subagents
+        ):
+            expected = 0
+        assert len(answered) == expected, (sub.marker, answered)
+
+
+@pytest.mark.claude
+@pytest.mark.parametrize("name", sorted(set(CASES) - set(VERSION_CASES)))
 def test_case_runs_and_tools_execute(
     name: str, claude_bin: str, messages_api: MessagesAPI, claude_home: Path, git_repo: Path
 ) -> None:
@@ -274,6 +310,17 @@ def _post(api: MessagesAPI, body: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
+def _post_stream(api: MessagesAPI, body: dict[str, Any]) -> str:
+    """POST a streaming request and read the whole event stream."""
+    request = urllib.request.Request(
+        f"{api.base_url}/v1/messages?beta=true",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return str(response.read().decode())
+
+
 def test_server_step_selection_without_cli() -> None:
     scenario = Scenario(
         "unit",
@@ -382,3 +429,94 @@ def test_withheld_stop_reason_is_only_on_the_wire() -> None:
     assert withheld["message_delta"]["delta"]["stop_reason"] is None
     assert withheld["message_delta"]["usage"] == honest["message_delta"]["usage"]
     assert message["stop_reason"] == "end_turn"
+
+
+def _fork_conversation(directive: str) -> list[dict[str, Any]]:
+    """What Claude Code 2.1.328 sends a fork subagent (shape taken from a dumped request): the
+    parent's conversation, then the Agent tool_result and the boilerplate with the directive."""
+    agent_call = {"description": "Count files", "prompt": directive, "subagent_type": "fork"}
+    return [
+        {"role": "user", "content": [{"type": "text", "text": "ctx\nfork yourself"}]},
+        {"role": "system", "content": "# Environment"},
+        {
+            "role": "assistant",
+            "content": [{"type": "tool_use", "id": "t1", "name": "Agent", "input": agent_call}],
+        },
+        {
+            "role": "user",
+            "content": [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "t1",
+                    "content": [{"type": "text", "text": "Fork started — that fork is you."}],
+                },
+                {
+                    "type": "text",
+                    "text": f"{FORK_BOILERPLATE_MARKER}\nYou are a worker fork.\n"
+                    f"</fork-boilerplate>\n\n{FORK_DIRECTIVE_PREFIX} {directive}",
+                },
+            ],
+        },
+    ]
+
+
+def test_fork_requests_are_answered_from_their_subagent_script() -> None:
+    scenario = Scenario(
+        "unit",
+        turns=(
+            Turn(
+                "fork yourself",
+                (Step((ToolUse("Agent", {"prompt": "FORK-X: count"}),)), Step((Text("main"),))),
+            ),
+        ),
+        subagents=(
+            Subagent(
+                "FORK-X", (Step((ToolUse("Bash", {"command": "ls"}),)), Step((Text("fork"),)))
+            ),
+        ),
+    )
+    tools = [{"name": "Bash", "input_schema": {"type": "object"}}]
+    fork = _fork_conversation("FORK-X: count")
+    with MessagesAPI(scenario) as api:
+        first = _post(api, {"model": "m", "tools": tools, "messages": fork})
+        assert first["content"][0]["name"] == "Bash"
+        # the parent's assistant run before the fork's start does not count as a fork step
+        later = [
+            *fork,
+            {"role": "assistant", "content": first["content"]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "x"}]},
+        ]
+        assert _post(api, {"model": "m", "tools": tools, "messages": later})["content"] == [
+            {"type": "text", "text": "fork"}
+        ]
+        # the parent's own next request (async launch result, no boilerplate) stays main
+        parent = [
+            *fork[:3],
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "launched"}],
+            },
+        ]
+        main = _post(api, {"model": "m", "tools": tools, "messages": parent})
+        assert main["content"] == [{"type": "text", "text": "main"}]
+        positions = [
+            (r.position.thread, r.position.step) for r in api.message_requests() if r.position
+        ]
+        assert positions == [("FORK-X", 0), ("FORK-X", 1), ("main", 1)]
+
+
+def test_subagent_delay_stalls_only_its_first_response() -> None:
+    sub = Subagent("SLOW", (Step((Text("a"),)), Step((Text("b"),))), delay=1.5)
+    scenario = Scenario("unit", turns=(Turn("go", (Step((Text("main"),)),)),), subagents=(sub,))
+    tools = [{"name": "Bash", "input_schema": {"type": "object"}}]
+    first = [{"role": "user", "content": "SLOW: work"}]
+    second = [*first, {"role": "assistant", "content": "a"}, {"role": "user", "content": "more"}]
+    assert sub.step(0) == Step((Text("a"),), stall=1.5) and sub.step(1) == sub.steps[1]
+    with MessagesAPI(scenario) as api:
+        timings = []
+        for messages in (first, second):
+            started = time.monotonic()
+            body = {"model": "m", "tools": tools, "messages": messages, "stream": True}
+            _post_stream(api, body)
+            timings.append(time.monotonic() - started)
+    assert timings[0] >= 1.5 > timings[1], timings
