@@ -110,6 +110,8 @@ class ClaudeRun:
     duration_s: float
     result: dict[str, Any] | None  # the --output-format json object, None if unparsable
     claude: ClaudeCode  # the Claude Code that ran
+    # the session id from elsewhere (hook payloads) when an interrupted run printed no result
+    known_session_id: str | None = None
 
     @property
     def version(self) -> str:
@@ -117,6 +119,8 @@ class ClaudeRun:
 
     @property
     def session_id(self) -> str:
+        if self.result is None and self.known_session_id:
+            return self.known_session_id
         assert self.result is not None, f"no result JSON: {self.stdout!r} {self.stderr!r}"
         return str(self.result["session_id"])
 

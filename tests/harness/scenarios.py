@@ -615,11 +615,14 @@ def end_while_running(hooks: list[dict[str, Any]], claude: ClaudeCode) -> bool:
 
 def verify_session_ended_while_running(cwd: Path, runs: list[ClaudeRun]) -> None:
     run = runs[0]
-    assert run.returncode == 0 and run.result is not None, run.stderr
+    assert run.returncode == 0, run.stderr
     if run.claude.background_agents:
-        # the turn had ended: claude prints its normal result and exits 0
-        assert run.result["is_error"] is False and run.result["subtype"] == "success"
+        # the turn had ended: claude exits 0 with its normal result (when it prints one)
+        assert run.result is None or (
+            run.result["is_error"] is False and run.result["subtype"] == "success"
+        ), run.result
     else:
+        assert run.result is not None, run.stderr
         # the subagent ran inside the turn: SIGINT aborts the turn itself
         assert run.result["is_error"] is True, run.result
         assert run.result["subtype"] == "error_during_execution"
@@ -762,6 +765,12 @@ def run_case(
             claude=version,
             interrupt_when=interrupt,
         )
+        if interrupt is not None and run.result is None:
+            # Interrupted while it waits for background work, `claude -p` sometimes exits 0
+            # without printing its result (2.1.328, about one run in three): the session is
+            # still named by every hook payload.
+            ids = {r["payload"].get("session_id") for r in read_hook_log(log)}
+            (run.known_session_id,) = ids - {None}
         runs.append(run if interrupt is not None else run.check())
     case.verify(cwd, runs)
     return runs

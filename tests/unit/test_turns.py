@@ -387,3 +387,36 @@ def test_plan_mode_tools_and_permission_records_are_tolerated(tmp_path: Path) ->
     (turn,) = read_session(t.save()).turns
     assert [tool.name for tool in turn.run.tool_calls] == ["ExitPlanMode", "AskUserQuestion"]
     assert turn.permission_mode == "plan"
+
+
+def test_notifications_dequeued_together_are_one_turn(tmp_path: Path) -> None:
+    """Two background subagents that end while Claude Code is busy: their notifications are
+    written one after the other and answered by one response (seen with 2.1.328)."""
+    from tests import realshape as rs
+
+    def note(task: str, tool: str) -> str:
+        return (
+            f"<task-notification>\n<task-id>{task}</task-id>\n<tool-use-id>{tool}</tool-use-id>\n"
+            f"<status>completed</status>\n<summary>Agent {task} finished</summary>\n"
+            "</task-notification>"
+        )
+
+    t = rs.session(tmp_path, version="2.1.328")
+    t.prompt("Start two subagents.")
+    t.response(rs.text("Started."), use=rs.usage(10, 2))
+    t.prompt("<system-reminder>tools used: Bash</system-reminder>", isMeta=True)
+    t.prompt(note("a1", "tu1"), origin={"kind": "task-notification"})
+    t.prompt("<system-reminder>tools used: Read</system-reminder>", isMeta=True)
+    t.prompt(note("a2", "tu2"), origin={"kind": "task-notification"})
+    t.response(rs.text("Both reported."), use=rs.usage(20, 3))
+    t.prompt(note("a3", "tu3"))  # a later one, answered on its own
+    t.response(rs.text("Third reported."), use=rs.usage(30, 4))
+    first, together, alone = read_session(t.save()).turns
+    assert together.run.prompt == "[background task] Agent a1 finished\n" + (
+        "[background task] Agent a2 finished"
+    )
+    assert together.prompt_context["task_id"] == "a1,a2"
+    assert together.prompt_context["task_tool_use_id"] == "tu1,tu2"
+    assert together.run.final_text == "Both reported." and together.answered
+    assert alone.prompt_context["task_id"] == "a3"
+    assert [run_tokens(x.run).input for x in (first, together, alone)] == [10, 20, 30]

@@ -430,6 +430,38 @@ def _attach_side_runs(turns: list[Turn], side_runs: list[AgentRun]) -> None:
             owner.run.end_ns = max(owner.run.end_ns, side.end_ns)
 
 
+def _is_notification(record: Record) -> bool:
+    return prompt_markup.notification(text_of(record.message.get("content"))) is not None
+
+
+def _answered_together(main: list[Record], prompts: list[int]) -> list[list[int]]:
+    """Prompts grouped by the API turn that answers them. Background tasks that end while
+    Claude Code is busy queue their `<task-notification>`s; it dequeues them together, one
+    after the other, and answers them with one response: one turn, not one per notification."""
+    groups: list[list[int]] = []
+    for index in prompts:
+        if groups and _is_notification(main[index]) and _is_notification(main[groups[-1][-1]]):
+            between = main[groups[-1][-1] + 1 : index]
+            if not any(r.type == "assistant" for r in between):
+                groups[-1].append(index)
+                continue
+        groups.append([index])
+    return groups
+
+
+def _prompt_of(records: list[Record]) -> tuple[str, dict[str, str]]:
+    """The text and context of a turn's prompt; several notifications answered together are
+    joined, their task fields listed comma-separated."""
+    texts: list[str] = []
+    context: dict[str, str] = {}
+    for record in records:
+        text, found = prompt_markup.clean(text_of(record.message.get("content")))
+        texts.append(text)
+        for key, value in found.items():
+            context[key] = f"{context[key]},{value}" if key in context else value
+    return "\n".join(texts), context
+
+
 def read_session(path: Path, *, start_offset: int = 0, final: bool = False) -> SessionRead:
     """Every turn in the transcript from `start_offset` on (which must be a prompt's line)."""
     read = read_transcript(path, start_offset=start_offset, final=final)
@@ -447,11 +479,13 @@ def read_session(path: Path, *, start_offset: int = 0, final: bool = False) -> S
     prompts = [i for i, r in enumerate(main) if is_prompt(r)]
     store = requests.session_store(path, read.records, whole=start_offset == 0)
     turns: list[Turn] = []
+    groups = _answered_together(main, prompts)
+    prompts = [group[0] for group in groups]
     for n, index in enumerate(prompts):
         stop = prompts[n + 1] if n + 1 < len(prompts) else len(main)
         prompt = main[index]
         start = prompt.timestamp_ns or 0
-        text, prompt_context = prompt_markup.clean(text_of(prompt.message.get("content")))
+        text, prompt_context = _prompt_of([main[i] for i in groups[n]])
         run = AgentRun(prompt=text, start_ns=start, end_ns=start)
         builder = _ThreadBuilder(run, context, depth=0)
         for record in main[index + 1 : stop]:
