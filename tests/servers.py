@@ -99,12 +99,15 @@ class MlflowServer:
 
 class Proxy:
     """Forwards HTTP to `upstream`. `down`: refuse with 503; `delay`: wait before forwarding;
-    `on_request(method, path)`: called before forwarding (may raise to drop the request)."""
+    `gate`: when set to an unset Event, every request waits until it is set (a store that
+    answers nothing until the test says so); `on_request(method, path)`: called before
+    forwarding (may raise to drop the request)."""
 
     def __init__(self, upstream: str, *, delay: float = 0.0) -> None:
         self.upstream = urlsplit(upstream)
         self.delay = delay
         self.down = False
+        self.gate: threading.Event | None = None
         self.on_request: Callable[[str, str], None] | None = None
         self.requests: list[tuple[str, str]] = []
         proxy = self
@@ -126,6 +129,8 @@ class Proxy:
                     return
                 if proxy.delay:
                     time.sleep(proxy.delay)
+                if proxy.gate is not None:
+                    proxy.gate.wait(timeout=600)
                 if proxy.on_request is not None:
                     proxy.on_request(self.command, self.path)
                 conn = http.client.HTTPConnection(
@@ -159,5 +164,7 @@ class Proxy:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self.gate is not None:
+            self.gate.set()  # let held requests finish so that shutdown does not wait on them
         self.server.shutdown()
         self.server.server_close()

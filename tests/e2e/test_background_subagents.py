@@ -192,10 +192,17 @@ def test_a_session_ended_while_its_subagent_ran_says_so(
         "session_ended_while_running", git_repo, claude_home, messages_api, claude_version
     )
     if not claude_version.background_agents:
-        # In the foreground the interrupt aborts the turn itself, and 2.1.197 never writes the
-        # response it was holding back: the file has the prompt and nothing Claude Code did,
-        # so there is nothing to trace (checked above: every recorded response is traced).
-        assert found == []
+        # In the foreground the interrupt aborts the turn itself. Whether 2.1.197 has written
+        # the response that launched the subagent by then is a race (seen both ways under
+        # load); `_traced` has checked that whatever it wrote is traced once. When it is
+        # there, the trace says the call got no result and the subagent never answered.
+        assert len(found) <= 1
+        for trace in found:
+            call = next(s for s in trace.data.spans if s.name == "Agent")
+            assert call.status.status_code.value == "ERROR"
+            assert "no tool result" in call.status.description
+            subagents = [s for s in trace.data.spans if s.parent_id == call.span_id]
+            assert all(_children(trace, agent) == [] for agent in subagents)
         return
     (trace,) = found
     call = next(s for s in trace.data.spans if s.name == "Agent")
