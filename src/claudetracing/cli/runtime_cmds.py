@@ -29,6 +29,9 @@ def flush(
     ] = 60.0,
 ) -> None:
     """Export everything pending now, in the foreground, and report what failed and why."""
+    # Details (tracebacks, each retry) go to the exporter's log; the report below is one
+    # line per failure.
+    worker.configure_logging()
     report = worker.drain(
         force=True, wait_for_lock=wait, progress=lambda m: typer.echo(m, err=True)
     )
