@@ -161,9 +161,17 @@ class _Drainer:
                 reason = "unreadable spool entry: the payload has no transcript_path"
                 self._set_aside(path, spool.CORRUPT, reason)
                 continue
-            if entry.attempts and now - entry.received_at > give_up_after():
+            age = now - entry.received_at
+            if entry.attempts and age > give_up_after():
                 self._give_up(entry, entry.last_error or "no error recorded")
                 continue
+            if entry.attempts and age > give_up_unreadable_after():
+                source = Path(entry.transcript)
+                cannot = unreadable(source)
+                if cannot:  # no need to wait for its next attempt: it would fail the same
+                    session = entry.session_id or source.stem
+                    self._give_up(entry, f"session {session}: {cannot}")
+                    continue
             if path.name in self.tried or (not self.force and entry.next_attempt_at > now):
                 if entry.held:
                     self.held.setdefault(entry.transcript, []).append(entry)
