@@ -317,3 +317,30 @@ def test_an_unreachable_store_is_a_problem_for_this_repository(repo: Path) -> No
     assert "store not reachable" in _problems(report)
     plain = traces("status", cwd=repo)
     assert "NOT REACHABLE" in plain.stdout and "tracing works" not in plain.stdout
+
+
+def test_a_data_folder_that_cannot_exist_leaves_the_record_in_the_temporary_folder(
+    repo: Path, tmp_path: Path
+) -> None:
+    """Nothing can be written under the data folder (a file stands where it should be): the
+    hook still exits 0 silently, its record lands in the temporary folder, status finds it."""
+    _init(repo)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    env = {**os.environ, "CLAUDETRACING_HOME": str(blocker / "data"), "TMPDIR": str(tmp_path)}
+    done = subprocess.run(
+        [TRACES, "hook"],
+        input=json.dumps(_stop(repo, "s-nodir")),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    (record,) = tmp_path.glob("claudetracing-*hook-failure.json")
+    assert oct(record.stat().st_mode & 0o777) == "0o600"
+    status = traces("status", "--json", "--offline", cwd=repo, env=env)
+    assert status.returncode == 1, status.stderr
+    problems = _problems(json.loads(status.stdout))
+    assert "turns cannot be spooled" in problems and "session s-nodir" in problems

@@ -24,13 +24,11 @@ def data_dir() -> Path:
 
 def fallback_hook_failure() -> Path:
     """Where the hook records its failure when the data folder cannot take it (unwritable, full):
-    the temporary folder, one file per user and data folder. (`tempfile` would cost the hook
-    milliseconds.)"""
-    import zlib
-
+    the temporary folder, one file per user and data folder. (Neither `tempfile` nor a hash:
+    each would cost every turn milliseconds.)"""
     uid = os.getuid() if hasattr(os, "getuid") else 0
-    tag = f"{zlib.crc32(str(data_dir()).encode()):08x}"
-    return Path(os.environ.get("TMPDIR") or "/tmp") / f"claudetracing-{uid}-{tag}-{HOOK_FAILURE}"
+    tag = project_key(data_dir())[-120:]
+    return Path(os.environ.get("TMPDIR") or "/tmp") / f"claudetracing-{uid}{tag}-{HOOK_FAILURE}"
 
 
 def local_store_dir() -> Path:
