@@ -203,6 +203,10 @@ def test_status_fails_when_turns_ended_without_reaching_the_spool(
     _ended_session(repo, "before-install", installed - 600)  # history: `traces import`'s
     missed = _ended_session(repo, "missed", time.time() - 600)
     _ended_session(repo, "just-now", time.time() - 5)  # its hook may still be at work
+    _ended_session(repo, "exported", time.time() - 900)
+    ledger = paths.data_dir() / "state" / "some-destination" / "exported.json"
+    ledger.parent.mkdir(parents=True)
+    ledger.write_text('{"exported": {}, "offset": 0}')  # written after its turn ended
     code, report = _status(repo)
     assert code == 1 and report["unspooled"] == 1
     assert "missed" in _problems(report) and "traces import" in _problems(report)

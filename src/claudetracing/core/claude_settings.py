@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import os
 import sys
-import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,8 +24,8 @@ HOOK_COMMAND = (
     f'if [ -f "${{{EXECUTABLE}-}}" ] && [ -x "${EXECUTABLE}" ]; then "${EXECUTABLE}" hook; '
     "elif command -v traces >/dev/null 2>&1; then traces hook; fi; true"
 )
-# Before 0.x: only a `traces` on Claude Code's PATH, which a venv install rarely is.
-OLD_HOOK_COMMANDS = ("command -v traces >/dev/null 2>&1 && traces hook || true",)
+# Older forms (`command -v traces ... && traces hook || true`: only a `traces` on Claude Code's
+# PATH, which a venv install rarely is) carry the marker too: `init` rewrites them in place.
 HOOK_TIMEOUT_S = 10
 ENV_PREFIX = keys.PREFIX
 
@@ -44,6 +43,8 @@ def installed_executable() -> Path:
 
     Next to the interpreter first (a venv or pipx: not resolved, so the venv stays the venv),
     then the scripts folders of this Python. Raises when none exists: `init` writes nothing."""
+    import sysconfig
+
     here = Path(sys.executable).parent
     candidates = [here / "traces"]
     if Path(sys.argv[0]).name == "traces":

@@ -195,11 +195,12 @@ def _timestamp(value: object) -> float | None:
 
 
 def unspooled_sessions(
-    transcripts: list[Path], installed_at: float, ledger_dir: Path
+    transcripts: list[Path], installed_at: float, state_dir: Path
 ) -> list[tuple[Path, float]]:
     """Sessions whose last turn ended after the hook was installed (and more than GRACE_S ago)
-    that neither the spool (an event for that transcript) nor the export ledger (a record of
-    that session written after the turn ended) knows: the hook never ran for them."""
+    that neither the spool (an event for that transcript) nor an export ledger (a record of
+    that session, at any destination, written after the turn ended) knows: the hook never ran
+    for them. Cheap: the tail of each recent transcript and a few `stat` calls."""
     now = time.time()
     known = set()
     for folder in (spool.PENDING, spool.FAILED):
@@ -222,10 +223,10 @@ def unspooled_sessions(
             continue
         if str(transcript) in known or transcript.stem in known:
             continue
-        try:
-            recorded = (ledger_dir / f"{transcript.stem}.json").stat().st_mtime
-        except OSError:
-            recorded = 0.0
+        recorded = 0.0
+        for ledger in state_dir.glob(f"*/{transcript.stem}.json"):
+            with contextlib.suppress(OSError):
+                recorded = max(recorded, ledger.stat().st_mtime)
         if recorded >= ended - 1:
             continue
         missed.append((transcript, ended))

@@ -183,7 +183,7 @@ def gather(root: Path, *, check_backend: bool = True) -> StatusReport:
         missed = health.unspooled_sessions(
             _discover(root),
             _installed_at(root),
-            paths.data_dir() / "state" / ledger.destination_id(cfg.tracking_uri, cfg.experiment),
+            paths.data_dir() / "state",
         )
         report.unspooled = len(missed)
         if missed:
