@@ -33,10 +33,15 @@ def _write_private(path: Path, body: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.urandom(4).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.write(fd, body)
+        view = memoryview(body)
+        while view:  # a full disk can take part of it and say so only by the count
+            view = view[os.write(fd, view) :]
         os.fsync(fd)
-    finally:
+    except BaseException:
         os.close(fd)
+        os.unlink(tmp)
+        raise
+    os.close(fd)
     os.replace(tmp, path)
     try:
         dir_fd = os.open(path.parent, os.O_RDONLY)
