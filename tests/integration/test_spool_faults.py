@@ -205,6 +205,14 @@ def test_a_backend_that_is_down_keeps_being_retried_after_the_unreadable_give_up
     assert "Max retries" not in flushed.stderr and "HTTPConnectionPool" not in flushed.stderr
     assert flushed.stderr.count("fix:") == 1
     assert (spool.count(spool.PENDING), spool.count(spool.FAILED)) == (1, 0)
+    status = traces("status", cwd=repo, env={**os.environ})
+    assert status.returncode == 1
+    out = status.stdout + status.stderr
+    assert "1 turn(s) waiting; last export error: session " in out, out
+    assert "connection refused" in out and "Traceback" not in out
+    for text in out.splitlines():  # each problem once, with one fix: never the fix twice
+        assert text.count("fix:") <= 1, text
+        assert text.count("traces flush") <= 1, text
 
 
 def _not_a_file(kind: str, path: Path) -> None:

@@ -112,6 +112,12 @@ def one_line(what: str, fix: str | None = None) -> str:
     return f"{text}; fix: {' '.join(fix.split())}" if fix else text
 
 
+def split_line(text: str) -> tuple[str, str | None]:
+    """`one_line`'s inverse: (what failed, its fix or None)."""
+    what, sep, fix = text.partition("; fix: ")
+    return (what, fix) if sep else (text, None)
+
+
 def described(exc: BaseException) -> tuple[str, str | None]:
     """What failed and its fix, for an error met while working in the background: ours say
     it; anything else is a bug in traces, whose traceback the exporter's log holds."""

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from claudetracing.capture import spool
-from claudetracing.core import claude_settings, keys, paths
+from claudetracing.core import claude_settings, failures, keys, paths
 from claudetracing.core import config as config_mod
 from claudetracing.core.errors import TracesError
 from claudetracing.export import ledger
@@ -203,9 +203,10 @@ def gather(root: Path, *, check_backend: bool = True) -> StatusReport:
             )
         )
     if report.failed:
+        latest = f"; latest: {failures.split_line(mine.last_failed)[0]}" if mine.last_failed else ""
         report.problems.append(
             Problem(
-                f"{report.failed} turn(s) gave up after repeated failures (spool {spool.FAILED}/)",
+                f"{report.failed} turn(s) gave up (spool {spool.FAILED}/){latest}",
                 f"fix the cause, move them back to {spool.spool_dir() / spool.PENDING} and run "
                 "`traces flush`",
             )
@@ -224,13 +225,21 @@ def gather(root: Path, *, check_backend: bool = True) -> StatusReport:
         and (report.last_success_at or 0) < report.last_error_at
     )
     if stale:
+        what, fix = failures.split_line(report.last_error or "")
         report.problems.append(
             Problem(
-                f"{report.pending} turn(s) waiting; last export error: {report.last_error}",
-                "run `traces flush` to retry now and see each reason",
+                f"{report.pending} turn(s) waiting; last export error: {what}",
+                _with_flush(fix),
             )
         )
     return report
+
+
+def _with_flush(fix: str | None) -> str:
+    """A stored failure's own fix, ending in how to retry now (said once)."""
+    if not fix:
+        return "run `traces flush` to retry now and see each reason"
+    return fix if "traces flush" in fix else f"{fix}; then `traces flush` retries now"
 
 
 class _Mine:
@@ -242,6 +251,8 @@ class _Mine:
         self.failed: list[spool.Entry] = []
         self.last_error: str | None = None
         self.last_error_at: float | None = None
+        self.last_failed: str | None = None  # the newest reason among given-up entries
+        last_failed_at = 0.0
         for folder, found in ((spool.PENDING, self.pending), (spool.FAILED, self.failed)):
             for path in spool.entries(folder):
                 try:
@@ -258,6 +269,8 @@ class _Mine:
                         error = path.with_suffix(".reason").read_text(encoding="utf-8").strip()
                     except OSError:
                         error = error or "gave up"
+                    if seen > last_failed_at:
+                        self.last_failed, last_failed_at = error, seen
                 if error and seen > (self.last_error_at or 0):
                     self.last_error, self.last_error_at = error, seen
 
