@@ -23,7 +23,7 @@ from claudetracing.transcript.model import (
     Turn,
     text_of,
 )
-from claudetracing.transcript.records import Record, read_transcript
+from claudetracing.transcript.records import ReadResult, Record, bound_timestamps, read_transcript
 
 # Only used to learn early that a turn is over; whether it was answered comes from its shape,
 # because Claude Code 2.x leaves `stop_reason` null on most lines it writes.
@@ -70,6 +70,7 @@ class _ThreadBuilder:
         self.tools: dict[str, ToolCall] = {}
         self.last_ns = run.start_ns
         self.progress: dict[str, list[Record]] = {}
+        self.contents: set[tuple[str, str]] = set()  # (response key, content) already taken
 
     def add(self, record: Record) -> None:
         ts = record.timestamp_ns or self.last_ns
@@ -114,11 +115,21 @@ class _ThreadBuilder:
             call.usage = usage
         if message.get("stop_reason"):
             call.stop_reason = message["stop_reason"]
+        # A response is written as one line per content block; a line written again (same
+        # response, same content, another uuid) adds nothing but its usage.
+        content = (key, json.dumps(record.content, sort_keys=True, default=str))
+        if content in self.contents:
+            self.context.duplicate_lines += 1
+            return
+        self.contents.add(content)
         for block in record.content:
+            tool_id = block.get("id") if block.get("type") == "tool_use" else None
+            if isinstance(tool_id, str) and tool_id in self.tools:
+                continue  # the same tool call written again: one span
             call.blocks.append(block)
-            if block.get("type") == "tool_use" and isinstance(block.get("id"), str):
+            if isinstance(tool_id, str):
                 tool = ToolCall(
-                    id=block["id"],
+                    id=tool_id,
                     name=str(block.get("name", "?")),
                     input=block.get("input"),
                     start_ns=ts,
@@ -213,10 +224,17 @@ class _SessionContext:
         self.session_id = session_id
         self.sidechains = sidechains
         self.read_files: set[Path] = set()
-        self.skipped_lines = 0
+        self.skipped_lines = 0  # unusable lines of subagent files
+        self.repaired_lines = 0  # repaired lines of subagent files and nested records
+        self.duplicate_lines = 0  # lines written twice, read once (all files of the session)
         self._meta: dict[str, str] | None = None
         # `<task-notification>`s seen in the main thread, by task id and by tool use id
         self.notifications: dict[str, dict[str, str]] = {}
+
+    def count(self, result: ReadResult) -> None:
+        self.skipped_lines += len(result.skipped)
+        self.repaired_lines += result.repaired
+        self.duplicate_lines += result.duplicates
 
     def note_notification(self, record: Record) -> None:
         if record.type != "user":
@@ -286,10 +304,11 @@ class _SessionContext:
         if path is not None and path not in self.read_files:
             self.read_files.add(path)
             result = read_transcript(path, final=True)
-            self.skipped_lines += len(result.skipped)
+            self.count(result)
             records = result.records
         elif tool.id in progress:
-            records = progress[tool.id]
+            records = progress[tool.id]  # nested in `progress` lines: their times checked here
+            self.repaired_lines += len(bound_timestamps(records))
         elif prompt:
             records = self._sidechain_run(str(prompt))
         if not records:
@@ -325,7 +344,7 @@ class _SessionContext:
             ):
                 continue  # a flat agent file of another session in the same folder
             self.read_files.add(path)
-            self.skipped_lines += len(result.skipped)
+            self.count(result)
             agent_id = path.name[len("agent-") : -len(".jsonl")]
             run = build_run(
                 result.records, self, 1, agent_id=agent_id, agent_type=self._side_kind(agent_id)
@@ -462,6 +481,22 @@ def _prompt_of(records: list[Record]) -> tuple[str, dict[str, str]]:
     return "\n".join(texts), context
 
 
+def answered_turns_before(path: Path, end_offset: int) -> int:
+    """How many turns with a response (or an API error) begin before `end_offset`: those an
+    earlier export dealt with, counted without building them (`traces import` run again)."""
+    read = read_transcript(path, final=True, end_offset=end_offset)
+    main = [r for r in read.records if not r.data.get("isSidechain")]
+    starts = [
+        group[0]
+        for group in _answered_together(main, [i for i, r in enumerate(main) if is_prompt(r)])
+    ]
+    bounds = [*starts[1:], len(main)]
+    return sum(
+        any(r.type == "assistant" for r in main[start + 1 : stop])
+        for start, stop in zip(starts, bounds, strict=True)
+    )
+
+
 def read_session(path: Path, *, start_offset: int = 0, final: bool = False) -> SessionRead:
     """Every turn in the transcript from `start_offset` on (which must be a prompt's line)."""
     read = read_transcript(path, start_offset=start_offset, final=final)
@@ -511,4 +546,10 @@ def read_session(path: Path, *, start_offset: int = 0, final: bool = False) -> S
     # A read that starts mid-session skips agent files older than its first turn.
     not_before = turns[0].run.start_ns - SIDE_RUN_SLACK_NS if start_offset and turns else 0
     _attach_side_runs(turns, context.side_runs(not_before))
-    return SessionRead(turns=turns, read=read, subagent_lines_skipped=context.skipped_lines)
+    return SessionRead(
+        turns=turns,
+        read=read,
+        subagent_lines_skipped=context.skipped_lines,
+        subagent_lines_repaired=context.repaired_lines,
+        duplicate_lines=read.duplicates + context.duplicate_lines,
+    )
