@@ -43,6 +43,10 @@ def run_import(
         except TracesError as exc:
             _failed(summary, path, str(exc), on_done)
             continue
+        except OSError as exc:  # gone, a link that leads nowhere, unreadable
+            reason = f"cannot be read ({exc.strerror or exc})"
+            _failed(summary, path, f"{reason}\n  fix: check that it is a readable file", on_done)
+            continue
         except Exception as exc:  # one broken file never costs the batch
             if os.environ.get(keys.DEBUG) == "1":
                 raise

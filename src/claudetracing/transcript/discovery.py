@@ -14,6 +14,8 @@ from claudetracing.transcript.records import load_line, parse_timestamp_ns
 def _first_value(path: Path, key: str) -> str | None:
     """The first string `key` among a transcript's first lines."""
     try:
+        if not path.is_file():
+            return None  # a FIFO would block the read
         with path.open("rb") as handle:
             for _, raw in zip(range(50), handle, strict=False):
                 try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -200,6 +201,13 @@ def read_transcript(
     skipped and counted like any other broken line.
     """
     try:
+        # A FIFO or device named like a transcript would block the read or never end.
+        if not stat.S_ISREG(path.stat().st_mode):
+            if path.is_dir():
+                raise TranscriptError(f"transcript is a folder, not a file: {path}")
+            raise TranscriptError(
+                f"transcript is not a regular file: {path}", "give the session's .jsonl file"
+            )
         handle = path.open("rb")
     except FileNotFoundError as exc:
         raise TranscriptError(
@@ -207,6 +215,11 @@ def read_transcript(
         ) from exc
     except IsADirectoryError as exc:
         raise TranscriptError(f"transcript is a folder, not a file: {path}") from exc
+    except OSError as exc:
+        raise TranscriptError(
+            f"transcript cannot be read: {path} ({exc.strerror or exc})",
+            "check that it is a readable file (permissions, a link that leads nowhere)",
+        ) from exc
     result = ReadResult(end_offset=start_offset)
     line_no = 0
     repaired: set[int] = set()
@@ -222,11 +235,12 @@ def read_transcript(
             if not stripped:
                 result.end_offset = offset + len(raw)
                 continue
+            bad_bytes = False
             try:
                 text = stripped.decode("utf-8")
             except UnicodeDecodeError:
                 text = stripped.decode("utf-8", errors="replace")
-                repaired.add(line_no)
+                bad_bytes = True
             reason = "invalid JSON"
             try:
                 data, cut = load_line(text)
@@ -242,7 +256,7 @@ def read_transcript(
                     continue
                 if record.uuid is not None:
                     seen.add(record.uuid)
-                if cut:
+                if cut or bad_bytes:
                     repaired.add(line_no)
                 result.records.append(record)
                 continue
