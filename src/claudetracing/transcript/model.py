@@ -74,7 +74,8 @@ class LlmCall:
 
     @property
     def text(self) -> str:
-        return "".join(b.get("text", "") for b in self.blocks if b.get("type") == "text")
+        texts = (b.get("text") for b in self.blocks if b.get("type") == "text")
+        return "".join(t for t in texts if isinstance(t, str))
 
 
 @dataclass

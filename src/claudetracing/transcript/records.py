@@ -24,6 +24,7 @@ TOO_DEEP = "[nested too deep: cut by claudetracing]"
 EARLIEST_NS = 1_577_836_800 * 1_000_000_000  # 2020-01-01, before any Claude Code
 FUTURE_SLACK_NS = 86_400 * 1_000_000_000  # clocks disagree; a day ahead of ours is not absurd
 OUTLIER_NS = 6 * 3_600 * 1_000_000_000  # how far a timestamp may stray outside its neighbours
+EDGE_NS = 7 * 86_400 * 1_000_000_000  # how far the first or last one may stray from its neighbour
 _STAMPED = frozenset({"user", "assistant", "progress"})  # records that always carry a timestamp
 
 
@@ -148,9 +149,11 @@ def bound_timestamps(records: list[Record], *, latest_ns: int | None = None) -> 
     A `user`, `assistant` or `progress` record's timestamp is absurd when it is missing or
     unreadable, before 2020, more than a day after `latest_ns` (the file's last change, else
     now), or more than OUTLIER_NS outside the range of the timestamps before and after it (one
-    line of year 2001 in a 2025 session). A real step (a session resumed days later) is kept:
-    the records after it agree with it. The replacement is the last good timestamp before it (the
-    next good one at the start), written into the record, so that everything downstream sees it.
+    line of 2021 in a 2025 session); the first and last are judged by their one neighbour, with
+    EDGE_NS to spare. A real step (a session resumed days later) is kept: the records after it
+    agree with it. The replacement is the last good timestamp before it (the
+    next good one at the start; when the file has none, when it was last written), written into
+    the record, so that everything downstream sees it.
     """
     latest = (latest_ns if latest_ns is not None else time.time_ns()) + FUTURE_SLACK_NS
     stamped = [r for r in records if r.type in _STAMPED]
@@ -162,12 +165,12 @@ def bound_timestamps(records: list[Record], *, latest_ns: int | None = None) -> 
     for index, value in enumerate(values):
         if value is None:
             continue
-        upcoming = following[index]
-        if previous is not None and upcoming is not None:
-            low, high = min(previous, upcoming), max(previous, upcoming)
-            if not low - OUTLIER_NS <= value <= high + OUTLIER_NS:
-                good[index] = None
-                continue
+        around = [v for v in (previous, following[index]) if v is not None]
+        # The first or last record has one neighbour: a real gap is harder to tell from an error.
+        slack = OUTLIER_NS if len(around) == 2 else EDGE_NS
+        if around and not min(around) - slack <= value <= max(around) + slack:
+            good[index] = None
+            continue
         previous = value
     after = _next_values(good)
     changed: list[Record] = []
@@ -178,7 +181,9 @@ def bound_timestamps(records: list[Record], *, latest_ns: int | None = None) -> 
             continue
         fill = previous if previous is not None else after[index]
         if fill is None:
-            continue  # nothing in the file to go by: left as it is
+            if "timestamp" not in record.data:
+                continue  # no record of the file has one: left as it is
+            fill = min(latest - FUTURE_SLACK_NS, time.time_ns())  # when the file was written
         record.data["timestamp"] = _format_ns(fill)
         changed.append(record)
     return changed

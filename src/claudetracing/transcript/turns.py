@@ -53,6 +53,11 @@ def is_prompt(record: Record) -> bool:
     return not text.startswith(_NOT_PROMPT_PREFIXES)
 
 
+def _text(value: Any) -> str | None:
+    """A field that must be a string: anything else (a damaged line) counts as missing."""
+    return value if isinstance(value, str) and value else None
+
+
 def _usage_size(usage: dict[str, Any]) -> tuple[int, int]:
     output = usage.get("output_tokens")
     total = sum(v for v in usage.values() if isinstance(v, int))
@@ -95,13 +100,13 @@ class _ThreadBuilder:
                 Notice(text=text, at_ns=ts, api_error=api_error or text.startswith("API Error"))
             )
             return
-        request_id = record.data.get("requestId")
-        key = message.get("id") or request_id or record.uuid or f"line{record.offset}"
+        request_id = _text(record.data.get("requestId"))
+        key = _text(message.get("id")) or request_id or record.uuid or f"line{record.offset}"
         call = self.calls.get(key)
         if call is None:
             call = LlmCall(
                 key=key,
-                model=message.get("model"),
+                model=_text(message.get("model")),
                 start_ns=self.last_ns,
                 end_ns=ts,
                 request_id=request_id if isinstance(request_id, str) else None,
@@ -113,7 +118,7 @@ class _ThreadBuilder:
         usage = message.get("usage")
         if isinstance(usage, dict) and _usage_size(usage) >= _usage_size(call.usage):
             call.usage = usage
-        if message.get("stop_reason"):
+        if _text(message.get("stop_reason")):
             call.stop_reason = message["stop_reason"]
         # A response is written as one line per content block; a line written again (same
         # response, same content, another uuid) adds nothing but its usage.
