@@ -159,15 +159,22 @@ def bound_timestamps(records: list[Record], *, latest_ns: int | None = None) -> 
     stamped = [r for r in records if r.type in _STAMPED]
     values = [parse_timestamp_ns(r.data.get("timestamp")) for r in stamped]
     values = [v if v is not None and EARLIEST_NS <= v <= latest else None for v in values]
-    following = _next_values(values)
     good: list[int | None] = list(values)
-    previous: int | None = None
-    for index, value in enumerate(values):
-        if value is None:
-            continue
-        around = [v for v in (previous, following[index]) if v is not None]
-        # The first or last record has one neighbour: a real gap is harder to tell from an error.
-        slack = OUTLIER_NS if len(around) == 2 else EDGE_NS
+    present = [i for i, v in enumerate(values) if v is not None]
+    previous: int | None = None  # the last timestamp kept
+    for n, index in enumerate(present):
+        value = values[index]
+        assert value is not None
+        later = [v for v in (values[i] for i in present[n + 1 : n + 3]) if v is not None]
+        upcoming = later[0] if later else None
+        if previous is not None and upcoming is not None:
+            around, slack = [previous, upcoming], OUTLIER_NS
+        elif previous is not None:
+            around, slack = [previous], EDGE_NS  # the last: a real gap is harder to tell
+        elif upcoming is not None and (len(later) < 2 or abs(later[1] - upcoming) <= OUTLIER_NS):
+            around, slack = [upcoming], EDGE_NS  # the first, by a next one that is not odd itself
+        else:
+            around, slack = [], 0
         if around and not min(around) - slack <= value <= max(around) + slack:
             good[index] = None
             continue
