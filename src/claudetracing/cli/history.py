@@ -30,6 +30,7 @@ def import_(
     """Backfill past sessions. Turns already traced are never traced twice."""
     from rich.progress import Progress
 
+    from claudetracing.cli.boundary import write_report
     from claudetracing.export.backfill import import_sessions
 
     root = config_mod.find_root()
@@ -42,6 +43,7 @@ def import_(
             since_s=since_s,
             on_found=lambda n: progress.update(task, total=n),
             on_done=lambda *_: progress.advance(task),
+            on_bug=lambda exc: f"details in {write_report(exc)}",
         )
     if not tally.sessions:
         typer.echo(f"no sessions found for {root} in {paths.claude_projects_dir()}", err=True)

@@ -113,7 +113,9 @@ class Exporter:
         except FileNotFoundError:
             start = 0
         session = read_session(path, start_offset=start, final=final)
-        report.skipped_lines = len(session.read.skipped) + session.subagent_lines_skipped
+        report.skipped_lines = session.skipped_lines
+        report.repaired_lines = session.repaired_lines
+        report.duplicate_lines = session.duplicate_lines
         batch = _Batch(session_ledger, report)
         batch.accounts = Accounting.of_read(path, session, start, self._mark_copies)
         size = BATCH_TURNS if self.backend.batches else 1

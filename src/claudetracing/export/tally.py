@@ -18,6 +18,8 @@ class Tally:
     pending_started_ns: int | None = None  # when the first unfinished turn began
     held: int = 0  # finished turns waiting for a background subagent they launched
     skipped_lines: int = 0  # unreadable transcript lines, skipped and counted
+    repaired_lines: int = 0  # lines used after a repair (bad UTF-8, too deep, absurd time)
+    duplicate_lines: int = 0  # lines written twice, read once
     sessions: int = 0  # transcripts looked at
     errors: dict[str, str] = field(default_factory=dict)  # transcript -> why it failed
     done_entries: int = 0  # hook events finished and removed from the spool
@@ -29,7 +31,17 @@ class Tally:
 
     def add(self, other: Tally) -> None:
         self.exported += other.exported
-        for name in ("already", "copied", "replaced", "empty", "pending", "held", "skipped_lines"):
+        for name in (
+            "already",
+            "copied",
+            "replaced",
+            "empty",
+            "pending",
+            "held",
+            "skipped_lines",
+            "repaired_lines",
+            "duplicate_lines",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.sessions += other.sessions
         self.errors.update(other.errors)
@@ -55,6 +67,13 @@ class Tally:
         lines = [head + ", ".join(counts) + tail]
         if self.skipped_lines:
             lines.append(f"{self.skipped_lines} unreadable transcript line(s) skipped")
+        if self.repaired_lines:
+            lines.append(
+                f"{self.repaired_lines} transcript line(s) repaired (invalid UTF-8, nested too "
+                "deep or an impossible timestamp): see docs/transcripts.md"
+            )
+        if self.duplicate_lines:
+            lines.append(f"{self.duplicate_lines} duplicate transcript line(s) counted once")
         lines += [f"failed {path}: {reason}" for path, reason in self.errors.items()]
         # One line per reason: a session's events (Stop, SessionEnd) fail together.
         lines += [f"still pending: {reason}" for reason in dict.fromkeys(self.retrying.values())]

@@ -26,6 +26,9 @@ FIELD_RULE_NAME = "secret-field"  # a whole value under a secret-looking key in 
 # rule, where each rule's `in` checks are faster than one regex with many branches.
 _TRIGGER_MAX = 4096
 
+MAX_NESTING = 100  # transcripts are cut at 64 levels when read; this guards any other caller
+TOO_DEEP = "[nested too deep: cut by claudetracing]"
+
 
 class RedactionPatternError(TracesError, ValueError):
     """A team-provided redaction pattern that is not a valid regular expression."""
@@ -134,16 +137,20 @@ class Redactor:
 
     # -- structured data ---------------------------------------------------------------------
 
-    def redact(self, value: Any) -> tuple[Any, int]:
+    def redact(self, value: Any, _depth: int = 0) -> tuple[Any, int]:
         """A copy of `value` (dicts, lists, tuples, strings; other types kept as they are) with
         secrets redacted in every string, and the number of redactions.
 
         Dict keys are kept. A string under a secret-looking key (``{"password": ...}``,
         ``{"GITHUB_TOKEN": ...}``; also ``{"name": "DB_PASSWORD", "value": ...}``) is replaced
         whole unless it is obviously not a secret (empty, a placeholder, a number, a path).
+        A dict or list nested deeper than MAX_NESTING is replaced whole by TOO_DEEP: nothing
+        in it is checked, so nothing in it is kept.
         """
         if isinstance(value, str):
             return self.redact_text(value)
+        if isinstance(value, dict | list | tuple) and _depth >= MAX_NESTING:
+            return TOO_DEEP, 0
         if isinstance(value, dict):
             out: dict[Any, Any] = {}
             total = 0
@@ -160,14 +167,14 @@ class Redactor:
                     out[key] = marker(FIELD_RULE_NAME)
                     total += 1
                     continue
-                out[key], n = self.redact(item)
+                out[key], n = self.redact(item, _depth + 1)
                 total += n
             return out, total
         if isinstance(value, list | tuple):
             items: list[Any] = []
             total = 0
             for item in value:
-                new, n = self.redact(item)
+                new, n = self.redact(item, _depth + 1)
                 items.append(new)
                 total += n
             return (items if isinstance(value, list) else tuple(items)), total

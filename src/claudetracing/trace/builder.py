@@ -25,6 +25,7 @@ from claudetracing.transcript.model import (
     run_tokens,
     text_of,
 )
+from claudetracing.transcript.records import TOO_DEEP
 
 DEFAULT_MAX_CHARS = 100_000
 TURN_KEY_TAG = "claudetracing.turn_key"
@@ -65,6 +66,9 @@ class TurnTrace:
     metadata: dict[str, str] = field(default_factory=dict)
 
 
+MAX_NESTING = 100  # transcripts are cut at MAX_DEPTH levels when read; this guards the rest
+
+
 def max_chars() -> int:
     try:
         return max(1_000, int(os.environ.get(keys.MAX_CONTENT_CHARS, DEFAULT_MAX_CHARS)))
@@ -72,8 +76,11 @@ def max_chars() -> int:
         return DEFAULT_MAX_CHARS
 
 
-def clip(value: Any, limit: int) -> Any:
-    """Cut long strings with a visible marker and their original size; keep the structure."""
+def clip(value: Any, limit: int, _depth: int = 0) -> Any:
+    """Cut long strings with a visible marker and their original size; keep the structure
+    (down to MAX_NESTING levels: deeper, a dict or list becomes TOO_DEEP)."""
+    if isinstance(value, dict | list) and _depth >= MAX_NESTING:
+        return TOO_DEEP
     if isinstance(value, str):
         if len(value) <= limit:
             return value
@@ -87,9 +94,9 @@ def clip(value: Any, limit: int) -> Any:
                     f"…[{source.get('media_type', 'binary')} omitted: {len(data)} chars]"
                 )
             return {**value, "source": source}
-        return {k: clip(v, limit) for k, v in value.items()}
+        return {k: clip(v, limit, _depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [clip(v, limit) for v in value]
+        return [clip(v, limit, _depth + 1) for v in value]
     return value
 
 

@@ -12,14 +12,13 @@ This module only reads: it knows nothing of prices or traces (see `trace/reconci
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from claudetracing.transcript.model import Turn
-from claudetracing.transcript.records import Record, parse_timestamp_ns
+from claudetracing.transcript.records import Record, load_line, parse_timestamp_ns
 
 COST_STATE = "cost-state"
 _MARKER = b'"cost-state"'
@@ -248,7 +247,7 @@ def previous_state(path: Path, before: int) -> CostState | None:
 
 def _json(raw: bytes) -> dict[str, Any] | None:
     try:
-        data = json.loads(raw.decode("utf-8", errors="replace"))
+        data, _ = load_line(raw.decode("utf-8", errors="replace"))
     except ValueError:
         return None
     return data if isinstance(data, dict) else None

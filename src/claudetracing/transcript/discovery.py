@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
 from claudetracing.core import paths
 from claudetracing.core.errors import TracesError
-from claudetracing.transcript.records import parse_timestamp_ns
+from claudetracing.transcript.records import load_line, parse_timestamp_ns
 
 
 def _first_value(path: Path, key: str) -> str | None:
     """The first string `key` among a transcript's first lines."""
     try:
+        if not path.is_file():
+            return None  # a FIFO would block the read
         with path.open("rb") as handle:
             for _, raw in zip(range(50), handle, strict=False):
                 try:
-                    record = json.loads(raw)
+                    record, _ = load_line(raw.decode("utf-8", errors="replace"))
                 except ValueError:
                     continue
                 if isinstance(record, dict) and isinstance(record.get(key), str):

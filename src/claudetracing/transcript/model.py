@@ -74,7 +74,8 @@ class LlmCall:
 
     @property
     def text(self) -> str:
-        return "".join(b.get("text", "") for b in self.blocks if b.get("type") == "text")
+        texts = (b.get("text") for b in self.blocks if b.get("type") == "text")
+        return "".join(t for t in texts if isinstance(t, str))
 
 
 @dataclass
@@ -234,6 +235,18 @@ class SessionRead:
     turns: list[Turn]
     read: ReadResult
     subagent_lines_skipped: int = 0
+    subagent_lines_repaired: int = 0
+    duplicate_lines: int = 0  # records written twice, in any file of the session: read once
+
+    @property
+    def skipped_lines(self) -> int:
+        """Lines of the session's files that could not be used, skipped."""
+        return len(self.read.skipped) + self.subagent_lines_skipped
+
+    @property
+    def repaired_lines(self) -> int:
+        """Lines used after a repair (invalid UTF-8, nesting cut, an absurd timestamp)."""
+        return self.read.repaired + self.subagent_lines_repaired
 
 
 def text_of(blocks: Any) -> str:

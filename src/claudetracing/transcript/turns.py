@@ -23,7 +23,7 @@ from claudetracing.transcript.model import (
     Turn,
     text_of,
 )
-from claudetracing.transcript.records import Record, read_transcript
+from claudetracing.transcript.records import ReadResult, Record, bound_timestamps, read_transcript
 
 # Only used to learn early that a turn is over; whether it was answered comes from its shape,
 # because Claude Code 2.x leaves `stop_reason` null on most lines it writes.
@@ -53,6 +53,11 @@ def is_prompt(record: Record) -> bool:
     return not text.startswith(_NOT_PROMPT_PREFIXES)
 
 
+def _text(value: Any) -> str | None:
+    """A field that must be a string: anything else (a damaged line) counts as missing."""
+    return value if isinstance(value, str) and value else None
+
+
 def _usage_size(usage: dict[str, Any]) -> tuple[int, int]:
     output = usage.get("output_tokens")
     total = sum(v for v in usage.values() if isinstance(v, int))
@@ -70,6 +75,7 @@ class _ThreadBuilder:
         self.tools: dict[str, ToolCall] = {}
         self.last_ns = run.start_ns
         self.progress: dict[str, list[Record]] = {}
+        self.contents: set[tuple[str, str]] = set()  # (response key, content) already taken
 
     def add(self, record: Record) -> None:
         ts = record.timestamp_ns or self.last_ns
@@ -94,13 +100,13 @@ class _ThreadBuilder:
                 Notice(text=text, at_ns=ts, api_error=api_error or text.startswith("API Error"))
             )
             return
-        request_id = record.data.get("requestId")
-        key = message.get("id") or request_id or record.uuid or f"line{record.offset}"
+        request_id = _text(record.data.get("requestId"))
+        key = _text(message.get("id")) or request_id or record.uuid or f"line{record.offset}"
         call = self.calls.get(key)
         if call is None:
             call = LlmCall(
                 key=key,
-                model=message.get("model"),
+                model=_text(message.get("model")),
                 start_ns=self.last_ns,
                 end_ns=ts,
                 request_id=request_id if isinstance(request_id, str) else None,
@@ -112,13 +118,23 @@ class _ThreadBuilder:
         usage = message.get("usage")
         if isinstance(usage, dict) and _usage_size(usage) >= _usage_size(call.usage):
             call.usage = usage
-        if message.get("stop_reason"):
+        if _text(message.get("stop_reason")):
             call.stop_reason = message["stop_reason"]
+        # A response is written as one line per content block; a line written again (same
+        # response, same content, another uuid) adds nothing but its usage.
+        content = (key, json.dumps(record.content, sort_keys=True, default=str))
+        if content in self.contents:
+            self.context.duplicate_lines += 1
+            return
+        self.contents.add(content)
         for block in record.content:
+            tool_id = block.get("id") if block.get("type") == "tool_use" else None
+            if isinstance(tool_id, str) and tool_id in self.tools:
+                continue  # the same tool call written again: one span
             call.blocks.append(block)
-            if block.get("type") == "tool_use" and isinstance(block.get("id"), str):
+            if isinstance(tool_id, str):
                 tool = ToolCall(
-                    id=block["id"],
+                    id=tool_id,
                     name=str(block.get("name", "?")),
                     input=block.get("input"),
                     start_ns=ts,
@@ -213,10 +229,17 @@ class _SessionContext:
         self.session_id = session_id
         self.sidechains = sidechains
         self.read_files: set[Path] = set()
-        self.skipped_lines = 0
+        self.skipped_lines = 0  # unusable lines of subagent files
+        self.repaired_lines = 0  # repaired lines of subagent files and nested records
+        self.duplicate_lines = 0  # lines written twice, read once (all files of the session)
         self._meta: dict[str, str] | None = None
         # `<task-notification>`s seen in the main thread, by task id and by tool use id
         self.notifications: dict[str, dict[str, str]] = {}
+
+    def count(self, result: ReadResult) -> None:
+        self.skipped_lines += len(result.skipped)
+        self.repaired_lines += result.repaired
+        self.duplicate_lines += result.duplicates
 
     def note_notification(self, record: Record) -> None:
         if record.type != "user":
@@ -286,10 +309,11 @@ class _SessionContext:
         if path is not None and path not in self.read_files:
             self.read_files.add(path)
             result = read_transcript(path, final=True)
-            self.skipped_lines += len(result.skipped)
+            self.count(result)
             records = result.records
         elif tool.id in progress:
-            records = progress[tool.id]
+            records = progress[tool.id]  # nested in `progress` lines: their times checked here
+            self.repaired_lines += len(bound_timestamps(records))
         elif prompt:
             records = self._sidechain_run(str(prompt))
         if not records:
@@ -325,7 +349,7 @@ class _SessionContext:
             ):
                 continue  # a flat agent file of another session in the same folder
             self.read_files.add(path)
-            self.skipped_lines += len(result.skipped)
+            self.count(result)
             agent_id = path.name[len("agent-") : -len(".jsonl")]
             run = build_run(
                 result.records, self, 1, agent_id=agent_id, agent_type=self._side_kind(agent_id)
@@ -462,6 +486,22 @@ def _prompt_of(records: list[Record]) -> tuple[str, dict[str, str]]:
     return "\n".join(texts), context
 
 
+def answered_turns_before(path: Path, end_offset: int) -> int:
+    """How many turns with a response (or an API error) begin before `end_offset`: those an
+    earlier export dealt with, counted without building them (`traces import` run again)."""
+    read = read_transcript(path, final=True, end_offset=end_offset)
+    main = [r for r in read.records if not r.data.get("isSidechain")]
+    starts = [
+        group[0]
+        for group in _answered_together(main, [i for i, r in enumerate(main) if is_prompt(r)])
+    ]
+    bounds = [*starts[1:], len(main)]
+    return sum(
+        any(r.type == "assistant" for r in main[start + 1 : stop])
+        for start, stop in zip(starts, bounds, strict=True)
+    )
+
+
 def read_session(path: Path, *, start_offset: int = 0, final: bool = False) -> SessionRead:
     """Every turn in the transcript from `start_offset` on (which must be a prompt's line)."""
     read = read_transcript(path, start_offset=start_offset, final=final)
@@ -511,4 +551,10 @@ def read_session(path: Path, *, start_offset: int = 0, final: bool = False) -> S
     # A read that starts mid-session skips agent files older than its first turn.
     not_before = turns[0].run.start_ns - SIDE_RUN_SLACK_NS if start_offset and turns else 0
     _attach_side_runs(turns, context.side_runs(not_before))
-    return SessionRead(turns=turns, read=read, subagent_lines_skipped=context.skipped_lines)
+    return SessionRead(
+        turns=turns,
+        read=read,
+        subagent_lines_skipped=context.skipped_lines,
+        subagent_lines_repaired=context.repaired_lines,
+        duplicate_lines=read.duplicates + context.duplicate_lines,
+    )
