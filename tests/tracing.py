@@ -126,18 +126,31 @@ def run_exporter(extra_env: dict[str, str] | None = None) -> subprocess.Complete
     )
 
 
-def unrecorded_output(messages_api: Any, claude: ClaudeCode | None = None) -> list[tuple[str, int]]:
+def unrecorded_output(
+    messages_api: Any, runs: list[Any], claude: ClaudeCode | None = None
+) -> list[tuple[str, int]]:
     """(model, output tokens) that no transcript holds: Claude Code 2.1.197 writes a subagent's
-    lines as soon as each block ends, with the placeholder count (1) of `message_start`; only a
-    subagent's LAST response gets its real count back, from the Agent result (which we read).
-    2.1.328 writes subagent lines with the real count: nothing is missing."""
+    lines as soon as each block ends, usually with the placeholder count (1) of
+    `message_start` (a busy machine can write the real count: it is a race); only a subagent's
+    LAST response gets its real count back, from the Agent result (which we read). What was
+    sent less what the subagent files recorded, read from the files themselves. 2.1.328 writes
+    subagent lines with the real count: nothing is missing."""
     if not (claude or current()).subagent_placeholder_output:
         return []
+    recorded: dict[str, int] = {}
+    for run in runs:
+        for lines in run.subagent_transcripts().values():
+            for line in lines:
+                message = line.get("message") or {}
+                if line.get("type") == "assistant" and message.get("id"):
+                    out = int((message.get("usage") or {}).get("output_tokens") or 0)
+                    recorded[message["id"]] = max(recorded.get(message["id"], 0), out)
     by_thread: dict[str, list[tuple[str, int]]] = {}
     for request in messages_api.message_requests():
         if request.position.thread not in ("main", "aux"):
             response = request.response
+            sent = int(response["usage"]["output_tokens"])
             by_thread.setdefault(request.position.thread, []).append(
-                (str(response["model"]), int(response["usage"]["output_tokens"]) - 1)
+                (str(response["model"]), sent - recorded.get(str(response["id"]), sent))
             )
-    return [item for outputs in by_thread.values() for item in outputs[:-1]]
+    return [item for outputs in by_thread.values() for item in outputs[:-1] if item[1] > 0]

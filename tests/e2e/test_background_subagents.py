@@ -195,12 +195,16 @@ def test_a_session_ended_while_its_subagent_ran_says_so(
         # In the foreground the interrupt aborts the turn itself. Whether 2.1.197 has written
         # the response that launched the subagent by then is a race (seen both ways under
         # load); `_traced` has checked that whatever it wrote is traced once. When it is
-        # there, the trace says the call got no result and the subagent never answered.
+        # there, the trace marks the call failed and shows the subagent never answered.
         assert len(found) <= 1
         for trace in found:
             call = next(s for s in trace.data.spans if s.name == "Agent")
+            # no result, or the rejection 2.1.197 writes for a call cut off by the interrupt
             assert call.status.status_code.value == "ERROR"
-            assert "no tool result" in call.status.description
+            assert any(
+                text in call.status.description
+                for text in ("no tool result", "The user doesn't want to proceed")
+            ), call.status.description
             subagents = [s for s in trace.data.spans if s.parent_id == call.span_id]
             assert all(_children(trace, agent) == [] for agent in subagents)
         return

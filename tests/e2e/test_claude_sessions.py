@@ -80,7 +80,7 @@ def _run(
     wait_for_exporter()
     found = stored_traces(cfg.tracking_uri, cfg.experiment)
     expected = _model_usage(runs)
-    expected["output"] -= sum(out for _, out in unrecorded_output(messages_api, claude))
+    expected["output"] -= sum(out for _, out in unrecorded_output(messages_api, runs, claude))
     assert _tokens(found) == expected, "token totals differ from Claude Code's own"
     return runs, sorted(found, key=lambda t: t.info.request_time)
 

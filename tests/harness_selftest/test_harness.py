@@ -204,8 +204,12 @@ def test_paced_subagent_lines_keep_placeholder_output_counts(
     sub = _assistant_lines(lines)
     sent = messages_api.responses(SUBAGENT_MARKER)
     assert [line["message"]["id"] for line in sub] == [m["id"] for m in sent]
-    assert [line["message"]["usage"]["output_tokens"] for line in sub] == [1, 1]
-    assert [line["message"]["stop_reason"] for line in sub] == [None, None]
+    # Usually the placeholder (1); on a busy machine Claude Code can handle the block's end
+    # after message_delta and write the real count: a race, never any other number.
+    for line, message in zip(sub, sent, strict=True):
+        assert line["message"]["usage"]["output_tokens"] in (1, message["usage"]["output_tokens"])
+    for line, message in zip(sub, sent, strict=True):
+        assert line["message"]["stop_reason"] in (None, message["stop_reason"])
     # input and cache figures are final from message_start on
     assert [line["message"]["usage"]["input_tokens"] for line in sub] == [
         m["usage"]["input_tokens"] for m in sent
