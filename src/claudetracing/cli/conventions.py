@@ -1,7 +1,9 @@
 """Rules every command follows, applied once to the whole command tree instead of per option.
 
-- A number option takes a finite number, not below zero: `nan`, `inf` and `-1` are usage errors
-  (exit 2) that name the option, instead of values that leak into messages or queries.
+- A number option takes a finite number from 0 to a billion: `nan`, `inf`, `-1` and `1e308` are
+  usage errors (exit 2) that name the option, instead of values that leak into messages, queries
+  or `time.sleep` (no option of traces means anything beyond a billion).
+- A value given is never blank: `--user ''` is a usage error, not a filter silently dropped.
 - Help shows what an option takes as a word (TEXT, NUMBER, INTEGER, PATH, or its choices), and
   nothing for a flag, which takes no value."""
 
@@ -17,6 +19,7 @@ import typer.core
 
 from claudetracing.cli import _register, app
 
+MAX_NUMBER = 1_000_000_000
 _WORDS = {str: "TEXT", int: "INTEGER", float: "NUMBER", Path: "PATH"}
 
 
@@ -47,17 +50,29 @@ def _numeric(param: Any) -> bool:
     return not descriptor.is_list and descriptor.annotation in (int, float)
 
 
+def _blank(value: Any) -> bool:
+    if isinstance(value, str):
+        return not value.strip()
+    return isinstance(value, list | tuple) and any(_blank(v) for v in value)
+
+
 def _checked(param: Any, process: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     from typer._click.exceptions import BadParameter
 
+    numeric = _numeric(param)
+
     def process_value(ctx: Any, value: Any) -> Any:
+        if _blank(value):
+            raise BadParameter("an empty value was given", ctx=ctx, param=param)
         value = process(ctx, value)
-        if value is None or isinstance(value, bool):
+        if not numeric or value is None or isinstance(value, bool):
             return value
         if isinstance(value, float) and not math.isfinite(value):
             raise BadParameter(f"{value!r} is not a number", ctx=ctx, param=param)
         if value < 0:
-            raise BadParameter(f"{value} is below zero", ctx=ctx, param=param)
+            raise BadParameter(f"{value:g} is below zero", ctx=ctx, param=param)
+        if value > MAX_NUMBER:
+            raise BadParameter(f"{value:g} is above {MAX_NUMBER:,}", ctx=ctx, param=param)
         return value
 
     return process_value
@@ -91,6 +106,6 @@ def build() -> Any:
                 continue
             # Per instance, so only our command tree changes (not Typer for anyone else).
             setattr(param, "display_type_rich", _words(param))  # noqa: B010
-            if _numeric(param):
+            if word(param) is not None:  # takes a value: check it
                 setattr(param, "process_value", _checked(param, param.process_value))  # noqa: B010
     return group
