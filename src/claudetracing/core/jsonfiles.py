@@ -47,7 +47,7 @@ def _detect_indent(text: str) -> int | str:
 def read_json_object(path: Path) -> JsonDocument:
     """Read a JSON object file. Missing is empty; anything unreadable is refused, never guessed."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")  # as written: \r\n stays \r\n
     except FileNotFoundError:
         return JsonDocument(path, {}, existed=False, original="")
     except (OSError, UnicodeDecodeError) as exc:
