@@ -136,6 +136,25 @@ def check_request(request: InitRequest) -> None:
         )
 
 
+def _note_legacy(root: Path, request: InitRequest, warn: Callable[[str], None]) -> None:
+    """Say what of the earlier claudetracing package init replaces, and where it traced."""
+    from claudetracing.core import claude_settings
+    from claudetracing.core.jsonfiles import read_json_object
+    from claudetracing.setup import legacy
+
+    settings = read_json_object(claude_settings.team_settings_path(root)).data
+    items = legacy.found(settings)
+    if not items:
+        return
+    warn(
+        "replacing the earlier claudetracing setup in .claude/settings.json "
+        f"({', '.join(items)}): left in place it would trace every turn a second time"
+    )
+    old = legacy.experiment(settings)
+    if old and not request.experiment:
+        warn(f"it traced into experiment {old!r}; pass --experiment {old!r} to keep using it")
+
+
 def _local_uri(root: Path, uri: str, warn: Callable[[str], None]) -> str:
     """A relative sqlite path is the repository root's, said once, stored absolute."""
     resolved = tracking_uri.anchored(uri, root)
@@ -161,6 +180,7 @@ def prepare(
     in the repository; a new workspace login is the only side effect, and it is asked for.
     Warnings go to `warn` at once: they explain failures that may follow."""
     check_request(request)
+    _note_legacy(root, request, warn)
     local, uri, profile = request.local, request.tracking_uri, request.profile
     if uri and uri.startswith("databricks"):
         profile = uri.partition("://")[2] or "DEFAULT"
