@@ -26,7 +26,7 @@ _WORDS = {str: "TEXT", int: "INTEGER", float: "NUMBER", Path: "PATH"}
 def walk(command: Any, name: str = "traces") -> Iterator[tuple[str, Any]]:
     """(full command name, command) for the group and every command below it."""
     yield name, command
-    for sub_name, sub in sorted(getattr(command, "commands", {}).items()):
+    for sub_name, sub in getattr(command, "commands", {}).items():  # in the order of --help
         yield from walk(sub, f"{name} {sub_name}")
 
 
