@@ -36,7 +36,7 @@ def check(uri: str) -> None:
         raise _refuse(uri, "is empty")
     if uri != uri.strip() or any(ord(c) < 32 for c in uri):
         raise _refuse(uri, "has spaces or control characters around or inside it")
-    if uri == LOCAL:
+    if uri in (LOCAL, "databricks"):  # `databricks`: MLflow's spelling of the DEFAULT profile
         return
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
