@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from claudetracing.core import keys
+
 HOOK_MARKERS = (
     "mlflow.claude_code.hooks import stop_hook_handler",
     "claudetracing.hooks import enriched_stop_hook_handler",
@@ -20,7 +22,7 @@ ENV_KEYS = (
     "MLFLOW_TRACKING_URI",
     "MLFLOW_EXPERIMENT_NAME",
     "DATABRICKS_CONFIG_PROFILE",
-    "CLAUDETRACING_ENRICHMENTS",
+    keys.ENRICHMENTS,  # the same name as ours, under the old `environment` key
 )
 
 
