@@ -94,3 +94,53 @@ def test_add_a_workspace_runs_the_databricks_login(
     assert ["auth", "login", "--host", ws.host, "--profile", "team"] in ws.cli_calls()
     personal = json.loads((repo / ".claude/settings.local.json").read_text())
     assert personal["env"]["CLAUDETRACING_TRACKING_URI"] == "databricks://team"
+
+
+def _oauth_profile(home: Path, name: str = "dev") -> None:
+    (home / ".databrickscfg").write_text(
+        f"[{name}]\nhost = https://dbc-1.cloud.databricks.com\nauth_type = databricks-cli\n"
+    )
+
+
+def test_a_missing_databricks_cli_is_said_first_and_local_is_the_default(
+    repo: Path, isolated: Path, local_store: Path
+) -> None:
+    _oauth_profile(isolated)  # a profile from an earlier install, but no CLI on this machine
+    env = {
+        **os.environ,
+        "TERM": "xterm",
+        "COLUMNS": "120",
+        "LINES": "40",
+        "DATABRICKS_CLI_PATH": str(repo / "no-such-databricks"),
+    }
+    child = pexpect.spawn(
+        TRACES, ["init"], cwd=str(repo), env=env, encoding="utf-8", timeout=60, dimensions=(40, 120)
+    )
+    child.expect("Databricks CLI is not installed")
+    before_question = child.before + child.after
+    child.expect("Where should this repository's traces go?")
+    assert "Where should" not in before_question  # said before any question
+    child.expect("needs the Databricks CLI")  # the profile is shown, and not selectable
+    child.send("\r")  # the default choice
+    child.expect("Apply this plan?")
+    child.sendline("y")
+    child.expect("Tracing is on")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    personal = json.loads((repo / ".claude/settings.local.json").read_text())
+    assert personal["env"]["CLAUDETRACING_TRACKING_URI"] == "local"
+
+
+def test_the_default_is_the_first_logged_in_profile(
+    repo: Path, databricks_workspace: StandinWorkspace
+) -> None:
+    databricks_workspace.add_pat_profile("aaa-legacy")  # listed first, refused
+    child = _spawn(repo)
+    child.expect("Where should this repository's traces go?")
+    child.send("\r")  # the default choice
+    child.expect("Which experiment?")  # a workspace was chosen: the logged-in profile
+    child.sendcontrol("c")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130

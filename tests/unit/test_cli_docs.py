@@ -37,3 +37,21 @@ def test_help_lists_every_documented_command() -> None:
     for name in documented:
         if " " not in name:
             assert name in done.stdout
+
+
+def test_reference_shows_types_as_words_choices_defaults_and_exit_codes() -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import cli_docs
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    text = cli_docs.render()
+    assert "## Exit codes" in text and "| 2 | a usage error" in text
+    for raw in ("<bool>", "<str>", "<int>", "<float>", "True", "False"):
+        assert raw not in text
+    assert "one of `day`, `model`, `user`, `repo`, `session`" in text
+    by = next(line for line in text.splitlines() if line.startswith("| `--by`"))
+    assert by.endswith("| `day` |")
+    verify = next(line for line in text.splitlines() if line.startswith("| `--verify`"))
+    assert "| flag |" in verify and verify.endswith("| `--verify` |")
+    assert "| `--profile` / `-p` | TEXT |" in text

@@ -70,7 +70,7 @@ def demo() -> None:
 
 @app.command()
 def ui(
-    port: Annotated[int, typer.Option(help="Port for the MLflow UI.")] = 5000,
+    port: Annotated[int, typer.Option(help="Port for the MLflow UI.", min=1, max=65535)] = 5000,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
 ) -> None:
     """Open the MLflow UI on the embedded local store."""

@@ -57,8 +57,11 @@ def _window(
         raise TracesError("--hours and --since exclude each other", "pass only one of them")
     since_ms = until_ms = None
     if hours is not None:
-        if hours <= 0:
-            raise TracesError(f"--hours must be positive, got {hours}", "for example --hours 24")
+        if not 0 < hours <= _MAX_DAYS * 24:
+            raise TracesError(
+                f"--hours must be more than 0 and at most {_MAX_DAYS * 24}, got {hours:g}",
+                "for example --hours 24",
+            )
         since_ms = parse_time(f"{hours}h", "--hours")
     elif since or default_since:
         since_ms = parse_time(since or default_since or "", "--since")
@@ -68,6 +71,8 @@ def _window(
         raise TracesError("--since is after --until", "swap them")
     return since_ms, until_ms
 
+
+_MAX_DAYS = 36_500  # a century: beyond it a window is a typo, and its spelling no longer parses
 
 ExperimentOpt = Annotated[
     str | None, typer.Option(help="Experiment name or path (default: this repository's).")
@@ -177,6 +182,11 @@ def usage(
 
     if days is not None and since:
         raise TracesError("--days and --since exclude each other", "pass only one of them")
+    if days is not None and not 0 < days <= _MAX_DAYS:
+        raise TracesError(
+            f"--days must be more than 0 and at most {_MAX_DAYS}, got {days:g}",
+            "for example --days 7",
+        )
     since_ms, until_ms = _window(
         None, since or (f"{days}d" if days else None), until, default_since="7d"
     )

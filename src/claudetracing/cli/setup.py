@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,11 @@ import typer
 from claudetracing.cli import app
 from claudetracing.core import config as config_mod
 from claudetracing.setup import init_flow, project
+
+
+class Scope(str, Enum):
+    shared = "shared"
+    personal = "personal"
 
 
 def _warn(message: str) -> None:
@@ -40,14 +46,20 @@ def _show_plan(prepared: init_flow.Prepared) -> None:
 @app.command()
 def init(
     profile: Annotated[
-        str | None, typer.Option(help="Databricks CLI profile (OAuth login) to trace into.")
+        str | None,
+        typer.Option("--profile", "-p", help="Databricks CLI profile (OAuth login) to trace into."),
     ] = None,
     scope: Annotated[
-        str | None, typer.Option(help="Experiment for the team (shared) or only you (personal).")
+        Scope | None,
+        typer.Option(help="Experiment for the team (shared) or only you (personal)."),
     ] = None,
     experiment: Annotated[
         str | None,
-        typer.Option(help="Experiment path (workspace: inside /Shared or your folder) or name."),
+        typer.Option(
+            "--experiment",
+            "-e",
+            help="Experiment path (workspace: inside /Shared or your folder) or name.",
+        ),
     ] = None,
     local: Annotated[
         bool, typer.Option("--local", help="Trace into the embedded local store.")
@@ -69,7 +81,7 @@ def init(
 
     request = init_flow.InitRequest(
         profile=profile,
-        scope=scope,
+        scope=scope.value if scope else None,
         experiment=experiment,
         local=local,
         tracking_uri=tracking_uri,

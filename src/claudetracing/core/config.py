@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from claudetracing.core import claude_settings, keys, paths
+from claudetracing.core import claude_settings, keys, paths, tracking_uri
 
 LOCAL = "local"
 # The keys are defined once in core.keys; named here too because every reader of a Config uses them.
@@ -37,8 +37,10 @@ class Config:
 
     @property
     def tracking_uri(self) -> str:
+        """The URI to connect to; a relative `sqlite:///x.db` is the repository root's x.db,
+        whatever folder the command runs in."""
         uri = self.get(TRACKING_URI) or LOCAL
-        return paths.local_tracking_uri() if uri == LOCAL else uri
+        return paths.local_tracking_uri() if uri == LOCAL else tracking_uri.anchored(uri, self.root)
 
     @property
     def experiment(self) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from claudetracing.core import json_layout
 from claudetracing.core.errors import ConfigFileError
 
 
@@ -25,6 +26,12 @@ class JsonDocument:
     trailing_newline: bool = True
 
     def render(self, data: dict[str, Any]) -> str:
+        """`data` as this file would hold it: unchanged parts keep their bytes, new parts take
+        the file's indentation; so undoing a change restores the file byte for byte."""
+        if self.original.strip():
+            laid_out = json_layout.render(self.original, data, self.indent)
+            if laid_out is not None:
+                return laid_out
         text = json.dumps(data, indent=self.indent, ensure_ascii=False)
         return text + "\n" if self.trailing_newline else text
 
@@ -40,7 +47,7 @@ def _detect_indent(text: str) -> int | str:
 def read_json_object(path: Path) -> JsonDocument:
     """Read a JSON object file. Missing is empty; anything unreadable is refused, never guessed."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")  # as written: \r\n stays \r\n
     except FileNotFoundError:
         return JsonDocument(path, {}, existed=False, original="")
     except (OSError, UnicodeDecodeError) as exc:

@@ -158,6 +158,15 @@ def require_cli() -> str:
     return found
 
 
+def cli_problem() -> TracesError | None:
+    """Why Databricks destinations cannot work on this machine (no usable CLI), else None."""
+    try:
+        require_cli()
+    except TracesError as exc:
+        return exc
+    return None
+
+
 def _client(profile: str) -> Any:
     from databricks.sdk import WorkspaceClient
     from databricks.sdk.core import Config

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from claudetracing.core import config as config_mod
+from claudetracing.core import tracking_uri
 from claudetracing.core.errors import TracesError
 from claudetracing.setup import databricks, project, workspace
 
@@ -71,6 +72,11 @@ class InitResult:
 def _enrichment_env(enrichments: str | None) -> dict[str, str]:
     if enrichments is None:
         return {}
+    if not enrichments.strip(" ,"):
+        raise TracesError(
+            f"--enrichments {enrichments!r} names no enrichment",
+            "pass names such as --enrichments git,files, or --enrichments none for none",
+        )
     from claudetracing.enrichments import registry as registry_mod
 
     names = registry_mod.enabled_names(enrichments)
@@ -88,6 +94,82 @@ def _ignore(message: str) -> None:
     pass
 
 
+def _check_text(option: str, value: str | None, example: str) -> None:
+    """A value typed for `option` that is there but says nothing is refused, not ignored."""
+    if value is None:
+        return
+    if not value.strip():
+        raise TracesError(f"{option} is empty ({value!r})", f"for example {option} {example}")
+    if value != value.strip() or any(ord(c) < 32 for c in value):
+        raise TracesError(
+            f"{option} {value!r} has spaces or control characters around or inside it",
+            f"for example {option} {example}",
+        )
+
+
+def check_request(request: InitRequest) -> None:
+    """Every flag checked before anything is asked, looked up or written."""
+    _check_text("--profile", request.profile, "DEFAULT")
+    _check_text("--experiment", request.experiment, "claude-code/widgets")
+    if request.tracking_uri is not None:
+        tracking_uri.check(request.tracking_uri)
+    given = [
+        name
+        for name, value in (
+            ("--local", request.local),
+            ("--tracking-uri", request.tracking_uri),
+            ("--profile", request.profile),
+        )
+        if value
+    ]
+    if len(given) > 1:
+        raise TracesError(f"{' and '.join(given)} exclude each other", "pass only one of them")
+    if request.scope not in SCOPES:
+        raise TracesError(
+            f"unknown --scope {request.scope!r}", "use --scope shared or --scope personal"
+        )
+    uri = request.tracking_uri or ""
+    if request.scope and (request.local or (uri and not uri.startswith("databricks"))):
+        raise TracesError(
+            "--scope applies to a Databricks workspace only",
+            "drop --scope, or pass --profile PROFILE with it",
+        )
+
+
+def _note_legacy(root: Path, request: InitRequest, warn: Callable[[str], None]) -> None:
+    """Say what of the earlier claudetracing package init replaces, and where it traced."""
+    from claudetracing.core import claude_settings
+    from claudetracing.core.jsonfiles import read_json_object
+    from claudetracing.setup import legacy
+
+    settings = read_json_object(claude_settings.team_settings_path(root)).data
+    items = legacy.found(settings)
+    if not items:
+        return
+    warn(
+        "replacing the earlier claudetracing setup in .claude/settings.json "
+        f"({', '.join(items)}): left in place it would trace every turn a second time"
+    )
+    old = legacy.experiment(settings)
+    if old and not request.experiment:
+        warn(f"it traced into experiment {old!r}; pass --experiment {old!r} to keep using it")
+
+
+def _local_uri(root: Path, uri: str, warn: Callable[[str], None]) -> str:
+    """A relative sqlite path is the repository root's, said once, stored absolute."""
+    resolved = tracking_uri.anchored(uri, root)
+    if resolved != uri:
+        warn(f"{uri} is relative: using {resolved} (relative to the repository root {root})")
+    database = tracking_uri.sqlite_path(resolved)
+    if database is not None and not database.parent.is_dir():
+        raise TracesError(
+            f"--tracking-uri {uri!r}: folder {database.parent} does not exist",
+            f"create it (mkdir -p {database.parent}) or choose a database file in an existing "
+            "folder",
+        )
+    return resolved
+
+
 def prepare(
     root: Path,
     request: InitRequest,
@@ -97,20 +179,14 @@ def prepare(
     """Validate the flags, ask for what is missing (if someone can answer), plan. Writes nothing
     in the repository; a new workspace login is the only side effect, and it is asked for.
     Warnings go to `warn` at once: they explain failures that may follow."""
-    local, tracking_uri, profile = request.local, request.tracking_uri, request.profile
-    if sum(bool(x) for x in (local, tracking_uri, profile)) > 1:
-        raise TracesError(
-            "--local, --tracking-uri and --profile exclude each other", "pass only one of them"
-        )
-    if request.scope not in SCOPES:
-        raise TracesError(
-            f"unknown scope {request.scope!r}", "use --scope shared or --scope personal"
-        )
-    if tracking_uri and tracking_uri.startswith("databricks"):
-        profile = tracking_uri.partition("://")[2] or "DEFAULT"
-        tracking_uri = None
+    check_request(request)
+    _note_legacy(root, request, warn)
+    local, uri, profile = request.local, request.tracking_uri, request.profile
+    if uri and uri.startswith("databricks"):
+        profile = uri.partition("://")[2] or "DEFAULT"
+        uri = None
     extra = _enrichment_env(request.enrichments)
-    if not (local or tracking_uri or profile):
+    if not (local or uri or profile):
         if prompter is None:
             raise TracesError(
                 "where should traces go?",
@@ -122,7 +198,7 @@ def prepare(
         else:
             profile = prompter.new_workspace() if destination == ADD else destination
     if not profile:
-        uri = tracking_uri or config_mod.LOCAL
+        uri = _local_uri(root, uri, warn) if uri else config_mod.LOCAL
         options = project.SetupOptions(
             tracking_uri=uri, experiment=request.experiment, extra_team_env=extra
         )
@@ -164,18 +240,38 @@ def run(
             return result
     if prepared.choice is not None:
         workspace.prepare_remote(prepared.choice)
+    if request.verify:
+        # Before writing: a destination that does not work leaves the repository as it was.
+        result.experiment_id = _probe(root, prepared.plan)
     result.written = project.apply(prepared.plan)
     result.applied = True
     if request.verify:
-        _verify(root, result)
+        _enrichment_warnings(root, result)
     return result
 
 
-def _verify(root: Path, result: InitResult) -> None:
+def _probe(root: Path, plan: project.Plan) -> str:
+    """Write, read back and delete a test trace at the planned destination."""
+    values = {
+        config_mod.TRACKING_URI: config_mod.Value(plan.tracking_uri, "init"),
+        config_mod.EXPERIMENT: config_mod.Value(plan.experiment, "init"),
+    }
+    try:
+        return project.verify(config_mod.Config(root, values))
+    except TracesError as exc:
+        hint = (exc.hint or "check the destination").replace(
+            "run `traces flush`", "run `traces init` again"
+        )
+        raise TracesError(
+            f"{exc.message}; nothing was written",
+            f"{hint}; or pass --no-verify to write the settings without this check",
+        ) from exc
+
+
+def _enrichment_warnings(root: Path, result: InitResult) -> None:
     from claudetracing.enrichments import registry
     from claudetracing.setup import status
 
     cfg = config_mod.load(root)
-    result.experiment_id = project.verify(cfg)
     enabled = registry.enabled_names(cfg.get(config_mod.ENRICHMENTS))
     result.warnings = [(w.what, w.fix) for w in status.enrichment_warnings(cfg, enabled)]

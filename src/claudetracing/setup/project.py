@@ -11,7 +11,7 @@ from typing import Any
 from claudetracing.core import claude_settings
 from claudetracing.core import config as config_mod
 from claudetracing.core.jsonfiles import read_json_object, write_text_atomic
-from claudetracing.setup import gitignore
+from claudetracing.setup import gitignore, legacy
 
 Transform = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -75,7 +75,9 @@ def plan_init(root: Path, options: SetupOptions) -> Plan:
         personal_env[config_mod.USER] = options.user
 
     def team(data: dict[str, Any]) -> dict[str, Any]:
-        return claude_settings.with_env(claude_settings.with_hooks(data), team_env)
+        # The earlier claudetracing's hook and keys go: left, they trace every turn twice.
+        current = legacy.without_legacy(data)
+        return claude_settings.with_env(claude_settings.with_hooks(current), team_env)
 
     def personal(data: dict[str, Any]) -> dict[str, Any]:
         cleaned = claude_settings.without_env(data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from claudetracing.core import naming
@@ -14,29 +15,50 @@ LOCAL = init_flow.LOCAL
 CUSTOM = "__custom__"
 
 
+def default_destination(profiles: list[databricks.Profile], cli_works: bool) -> str:
+    """What a first-time user needs: the first OAuth login when Databricks can work here, else
+    the local store (it works with nothing else installed)."""
+    usable = [p.name for p in profiles if p.usable]
+    return usable[0] if cli_works and usable else LOCAL
+
+
 def ask_destination(profiles: list[databricks.Profile]) -> str:
-    """A profile name, ADD or LOCAL."""
+    """A profile name, ADD or LOCAL. A missing Databricks CLI is said before the question."""
     import questionary
 
+    problem = databricks.cli_problem()
+    if problem is not None:
+        print(f"note: {problem.message}; Databricks workspaces need it.", file=sys.stderr)
+        print(f"  fix: {problem.hint}; the local store works without it.", file=sys.stderr)
+    no_cli = "needs the Databricks CLI (see the note above)"
     choices: list[questionary.Choice] = []
     for profile in profiles:
         title = f"{profile.name}  ({profile.host or 'no host'})"
-        if profile.usable:
+        if profile.usable and problem is None:
             choices.append(questionary.Choice(title, value=profile.name))
         else:
-            why = (
-                "personal access token: refused"
-                if profile.kind == databricks.PAT
-                else f"{profile.kind}: not an OAuth user login"
-            )
+            if problem is not None:
+                why = no_cli
+            elif profile.kind == databricks.PAT:
+                why = "personal access token: refused"
+            else:
+                why = f"{profile.kind}: not an OAuth user login"
             choices.append(questionary.Choice(title, value=profile.name, disabled=why))
-    choices.append(questionary.Choice("Add a workspace (runs `databricks auth login`)", value=ADD))
+    choices.append(
+        questionary.Choice(
+            "Add a workspace (runs `databricks auth login`)",
+            value=ADD,
+            disabled=no_cli if problem is not None else None,
+        )
+    )
     choices.append(
         questionary.Choice("Local MLflow store on this machine (no Databricks)", value=LOCAL)
     )
     return str(
         questionary.select(
-            "Where should this repository's traces go?", choices=choices
+            "Where should this repository's traces go?",
+            choices=choices,
+            default=default_destination(profiles, problem is None),
         ).unsafe_ask()
     )
 
