@@ -12,10 +12,11 @@ from bench import procs
 from bench.stats import Sample, seconds
 from bench.table import Row
 from bench.workspace import Scale, Workspace, describe
+from claudetracing.core.claude_settings import EXECUTABLE, HOOK_COMMAND
 
 TARGET_S = 0.050  # the target: our hook within 50 ms of a bare interpreter start
 # The command `traces init` writes into .claude/settings.json (Claude Code runs it with sh -c).
-INSTALLED_COMMAND = "command -v traces >/dev/null 2>&1 && traces hook || true"
+INSTALLED_COMMAND = HOOK_COMMAND
 # What `traces hook` imports before it does anything (entry.main's fast path).
 IMPORT_ONLY = "import claudetracing.entry, claudetracing.capture.hook"
 
@@ -56,10 +57,11 @@ def run(ws: Workspace, scale: Scale, log: Callable[[str], None]) -> list[Row]:
         CLAUDE_PROJECT_DIR=str(ws.repo),
         CLAUDETRACING_NO_EXPORTER="1",
     )
+    # As Claude Code runs it: the personal settings name our `traces`; the PATH need not.
     installed_env = {
         **courier_env,
         "CLAUDETRACING_HOME": str(homes["installed"]),
-        "PATH": f"{ws.python.parent}:{courier_env.get('PATH', '')}",
+        EXECUTABLE: traces,
     }
     spawn_env = ws.env(CLAUDETRACING_HOME=str(homes["spawn"]), CLAUDE_PROJECT_DIR=str(ws.repo))
     can_adopt = procs.become_subreaper()
@@ -103,6 +105,9 @@ def run(ws: Workspace, scale: Scale, log: Callable[[str], None]) -> list[Row]:
     overhead = courier.median - bare.median
     verdict = "PASS" if overhead <= TARGET_S else "FAIL"
     courier_entries = _pending(homes["courier"])
+    spooled = _pending(homes["installed"])
+    if spooled != scale.hook_runs:  # a command that does nothing would measure fast
+        raise RuntimeError(f"the installed hook command spooled {spooled} of {scale.hook_runs}")
     return [
         Row(
             "hook.bare",

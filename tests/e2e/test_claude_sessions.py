@@ -227,3 +227,19 @@ def test_local_store_is_under_the_data_folder(git_repo: Path) -> None:
     cfg = _setup(git_repo)
     assert cfg.tracking_uri == paths.local_tracking_uri()
     assert Path(os.environ["CLAUDETRACING_HOME"]) in paths.local_store_dir().parents
+
+
+def test_a_claude_started_outside_the_venv_is_traced(
+    git_repo: Path, claude_home: Path, messages_api: Any, claude_version: ClaudeCode
+) -> None:
+    """The usual case: `claude` runs with a PATH that lacks our venv. The hook still runs, by the
+    absolute path `init` wrote into the personal settings (Claude Code hands their `env` over)."""
+    cfg = _setup(git_repo)
+    bare = "/usr/bin:/bin"
+    assert not any(Path(d, "traces").exists() for d in bare.split(":"))
+    env = {**hook_env(), "PATH": bare}
+    case, version = CASES["tool_call"], claude_version
+    (run,) = run_case(case, git_repo, claude_home, messages_api, extra_env=env, claude=version)
+    wait_for_exporter()
+    (trace,) = stored_traces(cfg.tracking_uri, cfg.experiment)
+    assert trace.info.trace_metadata["mlflow.trace.session"] == run.session_id

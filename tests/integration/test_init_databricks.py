@@ -13,7 +13,7 @@ import pytest
 
 from tests.databricks_standin.fixtures import StandinWorkspace
 from tests.sessions import copy_recorded, recorded
-from tests.tracing import fire_hook, run_exporter, settings_env, traces
+from tests.tracing import TRACES, fire_hook, run_exporter, settings_env, traces
 
 pytestmark = pytest.mark.server
 
@@ -48,6 +48,7 @@ def test_scripted_shared_setup_creates_folder_and_experiment(
     assert team["env"]["CLAUDETRACING_EXPERIMENT"] == "/Shared/claude-code/widgets"
     assert personal["env"] == {
         "CLAUDETRACING_TRACKING_URI": f"databricks://{ws.profile}",
+        "CLAUDETRACING_EXECUTABLE": TRACES,
         "CLAUDETRACING_PROFILE": ws.profile,
         "CLAUDETRACING_USER": ws.user,
     }

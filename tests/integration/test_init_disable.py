@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tracing import traces
+from tests.tracing import TRACES, traces
 
 FOREIGN = {
     "permissions": {"allow": ["Bash(npm test)"]},
@@ -37,7 +37,10 @@ def test_init_writes_hooks_team_and_personal_settings_and_gitignore(
     team = json.loads((repo / ".claude/settings.json").read_text())
     personal = json.loads((repo / ".claude/settings.local.json").read_text())
     assert team["env"] == {"CLAUDETRACING_EXPERIMENT": "claude-code/widgets"}
-    assert personal["env"] == {"CLAUDETRACING_TRACKING_URI": "local"}
+    assert personal["env"] == {
+        "CLAUDETRACING_TRACKING_URI": "local",
+        "CLAUDETRACING_EXECUTABLE": TRACES,  # the hook runs it whatever Claude Code's PATH
+    }
     for event in ("Stop", "SessionEnd"):
         (group,) = team["hooks"][event]
         assert "traces hook" in group["hooks"][0]["command"]

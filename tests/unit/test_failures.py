@@ -50,3 +50,42 @@ def test_every_row_of_the_table_is_reached_by_a_case() -> None:
 def test_unreachable_and_generic_failures_are_backend_errors() -> None:
     error = failures.explain(RuntimeError("timed out"), "workspace", profile="p", host="h")
     assert isinstance(error, BackendError)
+
+
+_RETRY_REPORT = (
+    "API request to {url} failed with exception HTTPConnectionPool(host='h', port=1): Max retries"
+    " exceeded with url: /api/2.0/mlflow/experiments/get-by-name?experiment_name=x (Caused by "
+    "{cause})"
+)
+
+
+@pytest.mark.parametrize(
+    ("cause", "expected"),
+    [
+        (
+            "NewConnectionError(\"HTTPConnection(host='h', port=1): Failed to establish a new "
+            'connection: [Errno 111] Connection refused")',
+            "connection refused",
+        ),
+        ("ResponseError('too many 503 error responses')", "too many 503 error responses"),
+        (
+            "NameResolutionError(\"<HTTPSConnection at 0x7f>: Failed to resolve 'h' ([Errno -2] "
+            'Name or service not known)")',
+            "name or service not known",
+        ),
+        ("SomethingNew('with no words we know')", "the connection failed"),
+    ],
+)
+def test_an_http_retry_report_is_cut_to_its_cause(cause: str, expected: str) -> None:
+    exc = RuntimeError(_RETRY_REPORT.format(url="http://h:1/api", cause=cause))
+    assert failures.short(exc) == expected
+    error = failures.explain(exc, "tracking", uri="http://h:1")
+    assert error.message == f"cannot reach the tracking backend http://h:1: {expected}"
+
+
+def test_a_failure_is_one_line_with_its_fix() -> None:
+    line = failures.one_line("session s: cannot\nreach it", "run `traces flush`")
+    assert line == "session s: cannot reach it; fix: run `traces flush`"
+    what, fix = failures.described(TypeError("expected string or bytes-like object, got 'list'"))
+    assert what == "unexpected TypeError (expected string or bytes-like object, got 'list')"
+    assert fix is not None and "exporter.log" in fix

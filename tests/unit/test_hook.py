@@ -123,6 +123,6 @@ def test_the_hook_starts_a_detached_exporter(tmp_path: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and "drain:" not in (log.read_text() if log.exists() else ""):
         time.sleep(0.2)
-    assert "transcript not found: /tmp/s1.jsonl" in log.read_text()
+    assert "transcript /tmp/s1.jsonl is gone" in log.read_text()
     (path,) = spool.entries()
     assert spool.load(path).attempts == 1

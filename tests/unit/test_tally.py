@@ -29,12 +29,16 @@ def test_an_import_reads_sessions_first_and_names_the_destination() -> None:
 
 
 def test_a_flush_says_what_waits_and_what_was_set_aside() -> None:
-    tally = Tally(exported=["a"], done_entries=2, retrying={"e1.json": "server down"})
+    waits = "session s1: server down; fix: start it"
+    tally = Tally(exported=["a"], done_entries=2, retrying={"e1.json": waits, "e3.json": waits})
     tally.failed.append("e2.json")
+    tally.aside["e2.json"] = "gave up after 3 attempt(s): session s2: gone"
+    tally.corrupt.append("e4.json")
     assert tally.lines() == [
         "1 turn(s) exported, 0 already traced, 2 hook event(s) done",
-        "still pending e1.json: server down",
-        "set aside e2.json (see `traces status`)",
+        "still pending: session s1: server down; fix: start it",  # once for the session
+        "set aside: gave up after 3 attempt(s): session s2: gone",
+        "set aside e4.json",
     ]
     assert tally.troubled
     assert not Tally(exported=["a"]).troubled

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import stat
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,10 +33,15 @@ def _write_private(path: Path, body: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.urandom(4).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.write(fd, body)
+        view = memoryview(body)
+        while view:  # a full disk can take part of it and say so only by the count
+            view = view[os.write(fd, view) :]
         os.fsync(fd)
-    finally:
+    except BaseException:
         os.close(fd)
+        os.unlink(tmp)
+        raise
+    os.close(fd)
     os.replace(tmp, path)
     try:
         dir_fd = os.open(path.parent, os.O_RDONLY)
@@ -109,20 +116,90 @@ def append(payload: dict[str, Any], env: dict[str, str], root: Path | None = Non
     return entry.path
 
 
+class Malformed(ValueError):
+    """A spool entry that is no entry we wrote: set aside, never retried."""
+
+
+def _read(path: Path) -> bytes:
+    """The bytes of a regular file: a folder, FIFO or link named like an entry is refused
+    (reading a FIFO would block the exporter for good)."""
+    if os.path.islink(path):
+        raise Malformed("a symbolic link, not a spool entry")
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+            raise Malformed(f"{kind}, not a spool entry")
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+_REQUIRED = object()
+_NULL = type(None)
+_NAMES = {str: "a string", int: "an integer", float: "a number", dict: "an object", _NULL: "null"}
+# What the hook writes into the payload and the exporter reads back out of it.
+_PAYLOAD_STRINGS = ("hook_event_name", "transcript_path", "session_id", "cwd")
+
+
+def _field(
+    body: dict[str, Any], name: str, kinds: tuple[type, ...], default: Any, where: str = ""
+) -> Any:
+    """`body[name]` when it is one of `kinds` (a bool is no number; a number is finite), the
+    default when absent, else Malformed."""
+    if name not in body:
+        if default is _REQUIRED:
+            raise Malformed(f"field {where + name!r} is missing")
+        return default
+    value = body[name]
+    if isinstance(value, bool):
+        ok = False
+    elif float in kinds and isinstance(value, (int, float)):
+        ok = math.isfinite(value)
+    else:
+        ok = isinstance(value, kinds)
+    if not ok:
+        shown = "null" if value is None else f"{type(value).__name__} {value!r}"[:60]
+        wanted = " or ".join(_NAMES[k] for k in kinds)
+        raise Malformed(f"field {where + name!r} is {shown}, expected {wanted}")
+    return value
+
+
 def load(path: Path) -> Entry:
-    body = json.loads(path.read_bytes())
-    if not isinstance(body, dict) or not isinstance(body.get("payload"), dict):
-        raise ValueError("not a spool entry")
-    env = body.get("env") if isinstance(body.get("env"), dict) else {}
+    """The entry at `path`. Raises OSError when it cannot be read now, ValueError (Malformed)
+    when it is not an entry the hook wrote: any field missing, null or of another type."""
+    raw = _read(path)
+    try:
+        body = json.loads(raw)
+    except RecursionError as exc:
+        raise Malformed("nested too deep to be a spool entry") from exc
+    except ValueError as exc:
+        raise Malformed(f"not JSON ({exc})") from exc
+    if not isinstance(body, dict):
+        raise Malformed("not a JSON object")
+    payload = _field(body, "payload", (dict,), _REQUIRED)
+    for name in _PAYLOAD_STRINGS:
+        _field(payload, name, (str,), "", "payload.")
+    _field(payload, "last_assistant_message", (str, _NULL), None, "payload.")
+    env = _field(body, "env", (dict,), {})
+    for key in env:
+        _field(env, key, (str,), None, "env.")
+    attempts = _field(body, "attempts", (int,), 0)
+    if attempts < 0:
+        raise Malformed(f"field 'attempts' is {attempts}, expected 0 or more")
     return Entry(
         path=path,
-        payload=body["payload"],
-        env={str(k): str(v) for k, v in (env or {}).items()},
-        received_at=float(body.get("received_at", 0.0)),
-        attempts=int(body.get("attempts", 0)),
-        next_attempt_at=float(body.get("next_attempt_at", 0.0)),
-        last_error=body.get("last_error"),
-        held=body.get("held") if isinstance(body.get("held"), str) else None,
+        payload=payload,
+        env=env,
+        received_at=float(_field(body, "received_at", (float,), _REQUIRED)),
+        attempts=attempts,
+        next_attempt_at=float(_field(body, "next_attempt_at", (float,), 0.0)),
+        last_error=_field(body, "last_error", (str, _NULL), None),
+        held=_field(body, "held", (str, _NULL), None),
     )
 
 
@@ -141,6 +218,8 @@ def move(entry_path: Path, folder_name: str, root: Path | None = None) -> Path:
     """Set an entry aside (failed or corrupt): kept and visible, never deleted silently."""
     folder = paths.ensure_private_dir((root or spool_dir()) / folder_name)
     target = folder / entry_path.name
+    if os.path.lexists(target):  # set aside before under the same name: keep both
+        target = folder / f"{entry_path.stem}-{os.urandom(3).hex()}{entry_path.suffix}"
     os.replace(entry_path, target)
     return target
 

@@ -29,6 +29,9 @@ def flush(
     ] = 60.0,
 ) -> None:
     """Export everything pending now, in the foreground, and report what failed and why."""
+    # Details (tracebacks, each retry) go to the exporter's log; the report below is one
+    # line per failure.
+    worker.configure_logging()
     report = worker.drain(
         force=True, wait_for_lock=wait, progress=lambda m: typer.echo(m, err=True)
     )
@@ -55,22 +58,30 @@ def status(
         for key, value in report.settings.items():
             typer.echo(f"  {key} = {value['value']}   [{value['source']}]")
         typer.echo(f"tracking URI: {report.tracking_uri}")
-        typer.echo(
-            f"backend:      {'ok' if report.backend_ok else 'FAILING'} - {report.backend_detail}"
+        store = (
+            "not checked"
+            if report.store_reachable is None
+            else ("reachable" if report.store_reachable else "NOT REACHABLE")
         )
+        typer.echo(f"store:        {store} - {report.backend_detail}")
         typer.echo(f"hooks:        {', '.join(report.hooks) or 'none'}")
+        typer.echo(f"hook runs:    {report.hook_executable or '`traces` on the PATH, if any'}")
         typer.echo(f".gitignore:   {'ok' if report.gitignore else 'no claudetracing block'}")
+        missed = f", {report.unspooled} session(s) never spooled" if report.unspooled else ""
+        typer.echo(f"this repo:    {report.pending} pending, {report.failed} failed{missed}")
+        writable = "writable" if report.spool_writable else "NOT WRITABLE"
         typer.echo(
-            f"spool:        {report.pending} pending, {report.failed} failed, "
-            f"{report.corrupt} corrupt"
+            f"spool:        {writable}; machine-wide {report.pending_machine} pending, "
+            f"{report.failed_machine} failed, {report.corrupt} corrupt"
         )
         if report.held:
             typer.echo(
-                f"              {report.held} of them wait for a background subagent (they go "
-                "when it ends, when the session ends, or after CLAUDETRACING_BACKGROUND_WAIT)"
+                f"              {report.held} of this repository's pending wait for a background "
+                "subagent (they go when it ends, when the session ends, or after "
+                "CLAUDETRACING_BACKGROUND_WAIT)"
             )
         typer.echo(f"enrichments:  {', '.join(report.enrichments) or 'none'}")
-        typer.echo(f"last export:  {status_mod.age(report.last_success_at)}")
+        typer.echo(f"last export:  {status_mod.age(report.last_success_at)} (this repository)")
         if report.last_error:
             typer.echo(
                 f"last error:   {report.last_error} ({status_mod.age(report.last_error_at)})"

@@ -8,8 +8,10 @@ URI). The first matching row wins; a row without words matches everything."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from claudetracing.core import paths
 from claudetracing.core.errors import BackendError, TracesError
 
 _LOGGED_OUT = ("default credentials", "auth login", "refresh token", "invalid_grant")
@@ -68,10 +70,58 @@ TABLE: tuple[Row, ...] = (
 )
 
 
+# urllib3 wraps the one thing that went wrong in a retry report several hundred characters
+# long: "API request to URL failed with exception HTTPConnectionPool(host=…): Max retries
+# exceeded with url: … (Caused by NewConnectionError(…: [Errno 111] Connection refused))".
+_WRAPPED = ("max retries exceeded", "caused by ")
+_CAUSES = (
+    re.compile(r"\[Errno -?\d+\] ([^'\"()\]]+)"),
+    re.compile(r"too many \d+ error responses"),
+    re.compile(r"(?:read|connect(?:ion)?)[^'\"()]*timed out", re.IGNORECASE),
+    re.compile(r"\[SSL: [A-Z_]+\][^'\"()]*"),
+    re.compile(r"Remote end closed connection without response|Connection aborted"),
+)
+
+
+def _cause(text: str) -> str | None:
+    """The one cause inside a urllib3 retry report, or None when `text` is no such report."""
+    lowered = text.lower()
+    if not any(mark in lowered for mark in _WRAPPED):
+        return None
+    for pattern in _CAUSES:
+        found = pattern.search(text)
+        if found:
+            return (found.group(1) if found.groups() else found.group(0)).strip().rstrip(".")
+    return "the connection failed"
+
+
 def short(exc: BaseException) -> str:
-    """The first line of an exception's text, cut to 300 characters."""
-    lines = str(exc).strip().splitlines()
+    """The first line of an exception's text, cut to 300 characters; an HTTP retry report is
+    cut to its cause ("connection refused")."""
+    text = str(exc).strip()
+    cause = _cause(text)
+    if cause:
+        return cause[0].lower() + cause[1:]
+    lines = text.splitlines()
     return (lines[0] if lines else type(exc).__name__)[:300]
+
+
+def one_line(what: str, fix: str | None = None) -> str:
+    """A failure as people read it in a list: what failed and its fix, on one line."""
+    text = " ".join(what.split())
+    return f"{text}; fix: {' '.join(fix.split())}" if fix else text
+
+
+def described(exc: BaseException) -> tuple[str, str | None]:
+    """What failed and its fix, for an error met while working in the background: ours say
+    it; anything else is a bug in traces, whose traceback the exporter's log holds."""
+    if isinstance(exc, TracesError):
+        return exc.message, exc.hint
+    log = paths.data_dir() / "logs" / "exporter.log"
+    return (
+        f"unexpected {type(exc).__name__} ({short(exc)})",
+        f"this is a bug in traces: report it with the traceback in {log}",
+    )
 
 
 def explain(
@@ -90,7 +140,7 @@ def explain(
         "host": host,
         "uri": uri,
         "login": login or f"databricks auth login --profile {profile}",
-        "first": (str(exc).splitlines() or [type(exc).__name__])[0],
+        "first": _cause(str(exc)) or (str(exc).splitlines() or [type(exc).__name__])[0],
         "short": short(exc),
     }
     for row in TABLE:

@@ -8,6 +8,9 @@ from pathlib import Path
 
 from claudetracing.core import keys
 
+# The last failure of `traces hook` to spool an event; gone once an event is spooled again.
+HOOK_FAILURE = "hook-failure.json"
+
 
 def data_dir() -> Path:
     """Our per-user data folder (spool, state, the embedded local MLflow store)."""
@@ -17,6 +20,15 @@ def data_dir() -> Path:
     xdg = os.environ.get("XDG_DATA_HOME")
     base = Path(xdg) if xdg else Path.home() / ".local" / "share"
     return base / "claudetracing"
+
+
+def fallback_hook_failure() -> Path:
+    """Where the hook records its failure when the data folder cannot take it (unwritable, full):
+    the temporary folder, one file per user and data folder. (Neither `tempfile` nor a hash:
+    each would cost every turn milliseconds.)"""
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    tag = project_key(data_dir())[-120:]
+    return Path(os.environ.get("TMPDIR") or "/tmp") / f"claudetracing-{uid}{tag}-{HOOK_FAILURE}"
 
 
 def local_store_dir() -> Path:

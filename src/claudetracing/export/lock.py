@@ -5,12 +5,15 @@ two exporters at once. The lock file sits in the spool folder; only exporters im
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from claudetracing.capture import spool
 from claudetracing.core import paths
+from claudetracing.core.errors import TracesError
 
 
 def lock_path() -> Path:
@@ -24,6 +27,7 @@ def exporter_lock(wait: float = 0.0) -> Iterator[bool]:
     from filelock import FileLock, Timeout
 
     paths.ensure_private_dir(spool.spool_dir())
+    _check(lock_path())
     lock = FileLock(str(lock_path()))
     try:
         lock.acquire(timeout=wait)
@@ -34,3 +38,27 @@ def exporter_lock(wait: float = 0.0) -> Iterator[bool]:
         yield True
     finally:
         lock.release()
+
+
+def _check(path: Path) -> None:
+    """The lock is a plain file we create: anything else in its place stops every exporter,
+    so it is named with its fix instead of failing deep inside filelock."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        kind, remove = "a folder", f"rm -r {path}"
+    elif stat.S_ISLNK(mode):
+        kind = "a symbolic link" if path.exists() else "a dangling symbolic link"
+        remove = f"rm {path}"
+    elif stat.S_ISFIFO(mode):
+        kind, remove = "a FIFO", f"rm {path}"
+    else:
+        kind, remove = "not a regular file", f"rm {path}"
+    raise TracesError(
+        f"the exporter lock {path} is {kind}, not a file: no export can run",
+        f"remove it (`{remove}`); the next export creates it again",
+    )

@@ -24,6 +24,7 @@ class Tally:
     retrying: dict[str, str] = field(default_factory=dict)  # spool entry -> why it waits
     failed: list[str] = field(default_factory=list)  # spool entries given up on now
     corrupt: list[str] = field(default_factory=list)  # unreadable spool entries set aside
+    aside: dict[str, str] = field(default_factory=dict)  # entry set aside now -> why
     busy: bool = False  # another exporter held the lock: nothing was done
 
     def add(self, other: Tally) -> None:
@@ -55,6 +56,10 @@ class Tally:
         if self.skipped_lines:
             lines.append(f"{self.skipped_lines} unreadable transcript line(s) skipped")
         lines += [f"failed {path}: {reason}" for path, reason in self.errors.items()]
-        lines += [f"still pending {name}: {reason}" for name, reason in self.retrying.items()]
-        lines += [f"set aside {name} (see `traces status`)" for name in self.failed + self.corrupt]
+        # One line per reason: a session's events (Stop, SessionEnd) fail together.
+        lines += [f"still pending: {reason}" for reason in dict.fromkeys(self.retrying.values())]
+        lines += [
+            f"set aside: {self.aside[name]}" if name in self.aside else f"set aside {name}"
+            for name in self.failed + self.corrupt
+        ]
         return lines

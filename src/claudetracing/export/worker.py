@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import logging.handlers
 import os
 import signal
+import stat
 import sys
 import time
 from collections.abc import Callable
@@ -17,6 +19,7 @@ from claudetracing.capture import spool
 from claudetracing.core import keys, paths
 from claudetracing.core.durations import parse_duration
 from claudetracing.core.errors import TracesError
+from claudetracing.core.failures import described, one_line
 from claudetracing.export.lock import exporter_lock
 from claudetracing.export.tally import Tally
 
@@ -30,6 +33,7 @@ POLL_S = 0.25
 BACKOFF_BASE_S = 5.0
 BACKOFF_MAX_S = 900.0
 DEFAULT_GIVE_UP = "7d"
+DEFAULT_GIVE_UP_UNREADABLE = "10m"
 DEFAULT_BACKGROUND_WAIT = "1h"
 HELD_RECHECK_S = 300.0  # a held turn is looked at again this often (its release may be due)
 
@@ -37,6 +41,36 @@ HELD_RECHECK_S = 300.0  # a held turn is looked at again this often (its release
 def give_up_after() -> float:
     value = os.environ.get(keys.GIVE_UP_AFTER, DEFAULT_GIVE_UP)
     return parse_duration(value, what=keys.GIVE_UP_AFTER)
+
+
+def give_up_unreadable_after() -> float:
+    """How long an event whose transcript cannot be read at all (a folder, a symlink loop,
+    gone) is retried: no backend coming back can fix it, so it fails long before the others."""
+    value = os.environ.get(keys.GIVE_UP_UNREADABLE_AFTER, DEFAULT_GIVE_UP_UNREADABLE)
+    return parse_duration(value, what=keys.GIVE_UP_UNREADABLE_AFTER)
+
+
+def unreadable(transcript: Path) -> str | None:
+    """Why a transcript can never be read as it stands, or None when it can (or may soon)."""
+    try:
+        info = os.stat(transcript)
+    except FileNotFoundError:
+        return f"transcript {transcript} is gone"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return f"transcript {transcript} is a symbolic link loop"
+        if exc.errno == errno.ENOTDIR:
+            return f"transcript {transcript} is inside something that is not a folder"
+        if exc.errno == errno.EACCES:
+            return f"transcript {transcript} cannot be read (permission denied)"
+        return None  # an I/O error may pass: retried like any other failure
+    if stat.S_ISDIR(info.st_mode):
+        return f"transcript {transcript} is a folder, not a file"
+    if not stat.S_ISREG(info.st_mode):
+        return f"transcript {transcript} is not a regular file"
+    if not os.access(transcript, os.R_OK):
+        return f"transcript {transcript} cannot be read (permission denied)"
+    return None
 
 
 def background_wait() -> float:
@@ -88,6 +122,8 @@ class _Drainer:
         # Entries kept only because their turn waits for background work, by transcript: done
         # with as soon as an export of that transcript holds nothing back any more.
         self.held: dict[str, list[spool.Entry]] = {}
+        # Entries set aside, or that could not be moved: never looked at again in this drain.
+        self.aside: set[str] = set()
 
     def _exporter(self, entry: spool.Entry) -> Exporter:
         from claudetracing.core import config as config_mod
@@ -107,26 +143,35 @@ class _Drainer:
         groups: dict[str, list[spool.Entry]] = {}
         due = 0
         for path in spool.entries():
+            if path.name in self.aside:
+                continue  # could not be moved: already reported in this drain
             try:
                 entry = spool.load(path)
             except (OSError, ValueError) as exc:
-                if not path.exists():
+                if not os.path.lexists(path):
                     continue  # another drain finished it
+                # One entry that is no entry (a field of the wrong type, a folder named like
+                # one) is set aside: it never holds back the entries queued behind it.
                 self._set_aside(path, spool.CORRUPT, f"unreadable spool entry: {exc}")
                 continue
             if entry.event not in keys.HOOK_EVENTS:
                 path.unlink(missing_ok=True)
                 continue
             if not entry.transcript:
-                self._set_aside(path, spool.CORRUPT, "the hook payload has no transcript_path")
+                reason = "unreadable spool entry: the payload has no transcript_path"
+                self._set_aside(path, spool.CORRUPT, reason)
                 continue
-            if entry.attempts and now - entry.received_at > give_up_after():
-                self._set_aside(
-                    path,
-                    spool.FAILED,
-                    f"gave up after {entry.attempts} attempts: {entry.last_error}",
-                )
+            age = now - entry.received_at
+            if entry.attempts and age > give_up_after():
+                self._give_up(entry, entry.last_error or "no error recorded")
                 continue
+            if entry.attempts and age > give_up_unreadable_after():
+                source = Path(entry.transcript)
+                cannot = unreadable(source)
+                if cannot:  # no need to wait for its next attempt: it would fail the same
+                    session = entry.session_id or source.stem
+                    self._give_up(entry, f"session {session}: {cannot}")
+                    continue
             if path.name in self.tried or (not self.force and entry.next_attempt_at > now):
                 if entry.held:
                     self.held.setdefault(entry.transcript, []).append(entry)
@@ -139,14 +184,43 @@ class _Drainer:
         return due
 
     def _set_aside(self, path: Path, folder: str, reason: str) -> None:
+        """Move an entry to `failed/` or `corrupt/` with a `.reason` file beside it."""
+        self.aside.add(path.name)
+        if folder == spool.CORRUPT:
+            reason = one_line(
+                f"{reason} ({path.name})",
+                f"inspect it in {spool.spool_dir() / folder}, then delete it",
+            )
         log.error("%s: %s", path.name, reason)
         try:
             target = spool.move(path, folder)
-        except OSError:
+        except OSError as exc:
+            what = f"cannot set aside spool entry {path}: {exc.strerror or exc}"
+            log.error("%s", what)
+            self.report.errors[str(path)] = one_line(what, f"move or delete {path} by hand")
             return
-        target.with_suffix(".reason").write_text(reason + "\n", encoding="utf-8")
+        try:
+            beside = target.with_name(f"{target.stem}.reason")
+            spool._write_private(beside, (reason + "\n").encode())
+        except OSError:
+            log.exception("cannot write the reason beside %s", target)
         (self.report.corrupt if folder == spool.CORRUPT else self.report.failed).append(path.name)
+        self.report.aside[path.name] = reason
         _write_status(last_error=reason, last_error_at=time.time(), last_error_entry=path.name)
+
+    def _give_up(self, entry: spool.Entry, reason: str) -> None:
+        attempts = max(entry.attempts, 1)
+        failed = spool.spool_dir() / spool.FAILED / entry.path.name
+        what = reason.split("; fix: ")[0]  # the fix of a retry is no fix once given up
+        self._set_aside(
+            entry.path,
+            spool.FAILED,
+            one_line(
+                f"gave up after {attempts} attempt(s): {what}",
+                f"once the cause is fixed, move {failed} back to "
+                f"{spool.spool_dir() / spool.PENDING}/ and run `traces flush`",
+            ),
+        )
 
     def _export_group(self, transcript: Path, batch: list[spool.Entry]) -> None:
         batch.sort(key=lambda e: e.received_at)
@@ -161,6 +235,16 @@ class _Drainer:
         hint = answer if isinstance(answer, str) else None
         # A Stop without the answer's text (older versions) still says its turn is over.
         stopped_at = promise.received_at if promise is not None and hint is None else None
+        session = batch[-1].session_id or transcript.stem
+        cannot = unreadable(transcript)
+        if cannot:
+            # No backend coming back fixes this one: it fails after the shorter give-up time.
+            fix = "restore the transcript, or leave it: it moves to spool/failed/ after " + (
+                os.environ.get(keys.GIVE_UP_UNREADABLE_AFTER) or DEFAULT_GIVE_UP_UNREADABLE
+            )
+            log.warning("export of %s cannot succeed: %s", transcript, cannot)
+            self._retry_later(batch, one_line(f"session {session}: {cannot}", fix), unusable=True)
+            return
         try:
             exporter = self._exporter(batch[-1])
             if self.progress:
@@ -197,8 +281,12 @@ class _Drainer:
                 )
                 self._count(report)
         except Exception as exc:  # the exporter never dies of one transcript
-            reason = str(exc) if isinstance(exc, TracesError) else f"{type(exc).__name__}: {exc}"
-            log.warning("export of %s failed: %s", transcript, reason)
+            what, hint = described(exc)
+            reason = one_line(f"session {session}: {what}", hint)
+            if isinstance(exc, TracesError):
+                log.warning("export of %s failed: %s", transcript, reason)
+            else:  # a bug: its traceback goes to the log, the one line to the user
+                log.exception("export of %s failed: %s", transcript, reason)
             self._retry_later(batch, reason)
             return
         done = batch
@@ -230,16 +318,15 @@ class _Drainer:
         # Re-reads of a lagging file see the same broken lines again: count them once.
         self.report.skipped_lines = max(self.report.skipped_lines, report.skipped_lines)
 
-    def _retry_later(self, batch: list[spool.Entry], reason: str) -> None:
+    def _retry_later(
+        self, batch: list[spool.Entry], reason: str, *, unusable: bool = False
+    ) -> None:
         now = time.time()
-        limit = give_up_after()
+        limit = give_up_unreadable_after() if unusable else give_up_after()
         for entry in batch:
             if now - entry.received_at > limit:
-                self._set_aside(
-                    entry.path,
-                    spool.FAILED,
-                    f"gave up after {entry.attempts + 1} attempts: {reason}",
-                )
+                entry.attempts += 1
+                self._give_up(entry, reason)
                 continue
             entry.attempts += 1
             entry.last_error = reason
@@ -269,7 +356,7 @@ def drain(
             if force:
                 drainer.force = False
         # An entry written while we released the lock would otherwise wait for the next hook.
-        if not _has_due(exclude=drainer.tried):
+        if not _has_due(exclude=drainer.tried | drainer.aside):
             return drainer.report
         wait_for_lock = 0.0
 
@@ -287,15 +374,27 @@ def _has_due(exclude: set[str]) -> bool:
     return False
 
 
-def _configure_logging() -> None:
-    folder = paths.ensure_private_dir(paths.data_dir() / "logs")
-    handler = logging.handlers.RotatingFileHandler(
-        folder / "exporter.log", maxBytes=1_000_000, backupCount=3, encoding="utf-8"
-    )
-    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(message)s"))
+def configure_logging() -> None:
+    """The exporter's log file, for the detached worker and `traces flush` alike: what went
+    wrong in detail goes there, people get one line per failure."""
     root = logging.getLogger()
+    if any(getattr(h, "name", None) == _LOG_HANDLER for h in root.handlers):
+        return
+    handler: logging.Handler
+    try:
+        folder = paths.ensure_private_dir(paths.data_dir() / "logs")
+        handler = logging.handlers.RotatingFileHandler(
+            folder / "exporter.log", maxBytes=1_000_000, backupCount=3, encoding="utf-8"
+        )
+    except OSError:
+        handler = logging.NullHandler()  # no log file: still no log lines on the terminal
+    handler.set_name(_LOG_HANDLER)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(message)s"))
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+
+
+_LOG_HANDLER = "claudetracing-exporter"
 
 
 MAX_LIFETIME_S = 900
@@ -303,7 +402,7 @@ MAX_LIFETIME_S = 900
 
 def main() -> int:
     """`python -m claudetracing.export.worker`: the detached exporter started by the hook."""
-    _configure_logging()
+    configure_logging()
     # A hung network call must not hold the lock forever: whatever is unfinished stays in the
     # spool for the next exporter.
     signal.alarm(MAX_LIFETIME_S)
@@ -318,6 +417,10 @@ def main() -> int:
             len(report.corrupt),
             " (another exporter was running)" if report.busy else "",
         )
+    except TracesError as exc:  # e.g. the lock file is not a file: one line, for `status`
+        reason = one_line(exc.message, exc.hint)
+        log.error("exporter stopped: %s", reason)
+        _write_status(last_error=reason, last_error_at=time.time())
     except BaseException:
         log.exception("exporter crashed; entries stay in the spool for the next run")
     return 0

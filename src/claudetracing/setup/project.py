@@ -59,7 +59,12 @@ def plan_init(root: Path, options: SetupOptions) -> Plan:
     """What `init` would write. Reads every file strictly first: a bad one stops us early."""
     experiment = options.experiment or config_mod.load(root).experiment
     team_env = dict(options.extra_team_env)
-    personal_env = {config_mod.TRACKING_URI: options.tracking_uri}
+    # Checked now, before anything is written: the hook runs this path, whatever the PATH.
+    executable = str(claude_settings.installed_executable())
+    personal_env = {
+        config_mod.TRACKING_URI: options.tracking_uri,
+        claude_settings.EXECUTABLE: executable,
+    }
     if options.experiment_is_personal:
         personal_env[config_mod.EXPERIMENT] = experiment
     else:

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from claudetracing.capture import spool
-from claudetracing.core import claude_settings
+from claudetracing.core import claude_settings, keys, paths
 from claudetracing.core import config as config_mod
 from claudetracing.core.errors import TracesError
-from claudetracing.export import worker
-from claudetracing.setup import gitignore
+from claudetracing.export import ledger
+from claudetracing.setup import gitignore, health
 
 
 @dataclass
@@ -32,13 +32,20 @@ class StatusReport:
     backend_ok: bool
     backend_detail: str
     experiment_id: str | None
+    # This repository's: its events waiting, given up, its last error and its last export.
     pending: int
     failed: int
-    corrupt: int
+    corrupt: int  # unreadable entries cannot be told apart: every repository's
     last_error: str | None
     last_error_at: float | None
     last_success_at: float | None
     held: int = 0  # pending entries whose turn waits for a background subagent: no failure
+    store_reachable: bool | None = None  # None: not checked (--offline)
+    hook_executable: str | None = None  # what the hook runs, from the personal settings
+    spool_writable: bool = True
+    unspooled: int = 0  # sessions whose last turn ended without reaching the spool
+    pending_machine: int = 0  # every repository's, on this machine
+    failed_machine: int = 0
     enrichments: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
@@ -120,9 +127,10 @@ def gather(root: Path, *, check_backend: bool = True) -> StatusReport:
     team_path = claude_settings.team_settings_path(root)
     hooks = claude_settings.hooks_installed(team_path)
     backend_ok, detail, experiment_id = (
-        _backend(cfg) if check_backend else (True, "not checked", None)
+        _backend(cfg) if check_backend else (True, "not checked (--offline)", None)
     )
-    state = worker.read_status()
+    mine = _Mine(root)
+    executable = cfg.values.get(keys.EXECUTABLE)
     report = StatusReport(
         root=str(root),
         settings={k: {"value": v.value, "source": v.source} for k, v in cfg.values.items()},
@@ -133,13 +141,17 @@ def gather(root: Path, *, check_backend: bool = True) -> StatusReport:
         backend_ok=backend_ok,
         backend_detail=detail,
         experiment_id=experiment_id,
-        pending=spool.count(spool.PENDING),
-        failed=spool.count(spool.FAILED),
+        pending=len(mine.pending),
+        failed=len(mine.failed),
         corrupt=spool.count(spool.CORRUPT),
-        last_error=_str(state.get("last_error")),
-        last_error_at=_float(state.get("last_error_at")),
-        last_success_at=_float(state.get("last_success_at")),
-        held=_held_entries(),
+        last_error=mine.last_error,
+        last_error_at=mine.last_error_at,
+        last_success_at=_last_export(root, cfg),
+        held=sum(bool(e.held) for e in mine.pending),
+        store_reachable=backend_ok if check_backend else None,
+        hook_executable=executable.value if executable else None,
+        pending_machine=spool.count(spool.PENDING),
+        failed_machine=spool.count(spool.FAILED),
     )
     from claudetracing.enrichments import registry as registry_mod
 
@@ -154,10 +166,40 @@ def gather(root: Path, *, check_backend: bool = True) -> StatusReport:
                 "run `traces init`",
             )
         )
+    for finding in health.hook_problems(team_path, report.hook_executable):
+        report.problems.append(Problem(finding.what, finding.fix))
+    spool_finding = health.spool_problem()
+    if spool_finding is not None:
+        report.spool_writable = False
+        report.problems.append(Problem(spool_finding.what, spool_finding.fix))
+    failure = health.last_hook_failure()
+    if failure is not None:
+        finding = health.hook_failure_finding(failure)
+        report.problems.append(Problem(finding.what, finding.fix))
+        at = failure.get("at")
+        if isinstance(at, float) and at > (report.last_error_at or 0):
+            report.last_error, report.last_error_at = finding.what, at
+    if hooks:
+        missed = health.unspooled_sessions(
+            _discover(root),
+            _installed_at(root),
+            paths.data_dir() / "state",
+        )
+        report.unspooled = len(missed)
+        if missed:
+            newest, ended = max(missed, key=lambda m: m[1])
+            report.problems.append(
+                Problem(
+                    f"{len(missed)} session(s) of this repository ended turns that never reached "
+                    f"the spool: the hook did not run (latest: {newest.stem}, {age(ended)})",
+                    "fix the hook problem above if any (`traces init` rewrites the hook), then "
+                    "`traces import` traces the missed turns",
+                )
+            )
     if not backend_ok:
         report.problems.append(
             Problem(
-                f"backend not usable: {detail}", "fix the login or server, then run `traces flush`"
+                f"store not reachable: {detail}", "fix the login or server, then run `traces flush`"
             )
         )
     if report.failed:
@@ -191,14 +233,71 @@ def gather(root: Path, *, check_backend: bool = True) -> StatusReport:
     return report
 
 
-def _held_entries() -> int:
-    held = 0
-    for path in spool.entries(spool.PENDING):
+class _Mine:
+    """This repository's spool entries (by the project folder the hook was given) and the
+    newest error among them: when it was seen is when the entry was last rewritten."""
+
+    def __init__(self, root: Path) -> None:
+        self.pending: list[spool.Entry] = []
+        self.failed: list[spool.Entry] = []
+        self.last_error: str | None = None
+        self.last_error_at: float | None = None
+        for folder, found in ((spool.PENDING, self.pending), (spool.FAILED, self.failed)):
+            for path in spool.entries(folder):
+                try:
+                    entry = spool.load(path)
+                    seen = path.stat().st_mtime
+                except (OSError, ValueError, TypeError):
+                    continue  # unreadable: the exporter sets it aside and status counts it then
+                if not _belongs(entry, root):
+                    continue
+                found.append(entry)
+                error = entry.last_error if isinstance(entry.last_error, str) else None
+                if folder == spool.FAILED:
+                    try:
+                        error = path.with_suffix(".reason").read_text(encoding="utf-8").strip()
+                    except OSError:
+                        error = error or "gave up"
+                if error and seen > (self.last_error_at or 0):
+                    self.last_error, self.last_error_at = error, seen
+
+
+def _belongs(entry: spool.Entry, root: Path) -> bool:
+    project = entry.env.get("CLAUDE_PROJECT_DIR") or entry.payload.get("cwd")
+    if not isinstance(project, str) or not project:
+        return False
+    return config_mod.find_root(Path(project)) == root.resolve()
+
+
+def _discover(root: Path) -> list[Path]:
+    from claudetracing.transcript.discovery import discover
+
+    try:
+        return discover(root, since_s=health.LOOKBACK_S)
+    except (OSError, TracesError):
+        return []
+
+
+def _installed_at(root: Path) -> float:
+    """When the hook was last written here: the team settings file's last change."""
+    try:
+        return claude_settings.team_settings_path(root).stat().st_mtime
+    except OSError:
+        return time.time()
+
+
+def _last_export(root: Path, cfg: config_mod.Config) -> float | None:
+    """When a turn of this repository was last recorded as exported to its destination: the
+    newest export ledger among its sessions (one small file per session)."""
+    folder = paths.data_dir() / "state" / ledger.destination_id(cfg.tracking_uri, cfg.experiment)
+    newest = None
+    for transcript in _discover(root):
         try:
-            held += bool(spool.load(path).held)
-        except (OSError, ValueError):
-            continue  # unreadable: the exporter sets it aside and status counts it then
-    return held
+            moment = (folder / f"{transcript.stem}.json").stat().st_mtime
+        except OSError:
+            continue
+        newest = max(newest or 0.0, moment)
+    return newest
 
 
 def age(moment: float | None) -> str:
@@ -209,11 +308,3 @@ def age(moment: float | None) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit} ago"
     return f"{seconds}s ago"
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _float(value: object) -> float | None:
-    return float(value) if isinstance(value, (int, float)) else None
