@@ -85,7 +85,7 @@ def _render_command(name: str, command: Any) -> str:
 
 def render() -> str:
     parts = [HEADER]
-    for name, command in walk(build()):
+    for name, command in walk(build(every_command=True)):
         if name == "traces" or hasattr(command, "commands"):
             continue
         parts.append(_render_command(name, command))

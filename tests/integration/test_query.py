@@ -67,6 +67,7 @@ def test_search_json_has_stable_fields(demo_store: Path) -> None:
         "tokens",
         "cost_usd",
         "tags",
+        "tool_errors",
     }
     assert [r["time"] for r in rows] == sorted((r["time"] for r in rows), reverse=True)
     _golden("search.json", _normal(out))

@@ -54,9 +54,17 @@ def run_bench(tmp_path: Path, *args: str) -> tuple[list[dict[str, str]], str]:
 
 def test_startup_rows_and_results_file(tmp_path: Path) -> None:
     rows, results = run_bench(tmp_path, "--only", "startup")
-    assert [r["id"] for r in rows] == ["startup.help", "startup.status"]
+    assert [r["id"] for r in rows] == [
+        "startup.bare",
+        "startup.help",
+        "startup.help_target",
+        "startup.status",
+    ]
     for row in rows:
-        assert_figure(row["claudetracing"])
+        if row["id"] == "startup.help_target":
+            assert row["claudetracing"].startswith("+") and "budget" in row["notes"]
+        else:
+            assert_figure(row["claudetracing"])
         assert row["MLflow"].startswith("n/a")
     for key in ("- CPU:", "- cores:", "- RAM:", "- Python:", "- mlflow:", "- Claude Code:"):
         assert key in results

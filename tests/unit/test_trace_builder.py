@@ -136,3 +136,30 @@ def test_span_count_matches_the_built_tree() -> None:
     for name in all_recorded():
         for turn in read_session(recorded(name).transcript).turns:
             assert span_count(turn.run) == len(build_trace(turn, "u").root.walk())
+
+
+def test_tool_errors_tag_counts_failed_tool_spans_of_the_whole_tree(tmp_path: Path) -> None:
+    """`tools.errors`: what `traces list/search` show, since a failed tool leaves the turn OK."""
+    from tests.sessions import all_recorded
+
+    failing = 0
+    for name in all_recorded():
+        for turn in read_session(recorded(name).transcript).turns:
+            trace = build_trace(turn, "u")
+            failed = [n for n in trace.root.walk() if n.span_type == "TOOL" and n.status == "ERROR"]
+            assert trace.tags["tools.errors"] == str(len(failed)), name
+            failing += bool(failed)
+    assert failing  # the recordings include failed tools
+    (turn,) = read_session(recorded("failing_bash").transcript).turns
+    trace = build_trace(turn, "u")
+    assert (trace.root.status, trace.tags["tools.errors"]) == ("OK", "1")
+    t = Lines(tmp_path / "sess-1.jsonl")
+    t.prompt("run")
+    t.assistant(
+        {"type": "tool_use", "id": "tu1", "name": "Bash", "input": {}},
+        mid="m1",
+        usage=_u(1, 1),
+        stop="tool_use",
+    )
+    (turn,) = read_session(t.save(), final=True).turns
+    assert build_trace(turn, "u").tags["tools.errors"] == "1"  # a call that never returned

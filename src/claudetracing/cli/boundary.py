@@ -12,7 +12,6 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 
 import typer
@@ -26,6 +25,8 @@ _VERSIONS = ("claudetracing", "mlflow", "databricks-sdk", "typer", "questionary"
 
 
 def _versions() -> list[str]:
+    from importlib import metadata  # only for a bug report: it costs `traces --help` time
+
     found = [f"python {platform.python_version()} ({sys.executable})", platform.platform()]
     for name in _VERSIONS:
         try:

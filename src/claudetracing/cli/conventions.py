@@ -95,17 +95,26 @@ def _flag_help(get_help_option: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return wrapped
 
 
-def build() -> Any:
-    """The `traces` command tree with the rules above applied to every parameter."""
-    _register()
-    group = typer.main.get_command(app)
-    for _, command in walk(group):
-        command.get_help_option = _flag_help(command.get_help_option)
-        for param in command.params:
+def build(*, every_command: bool = False) -> Any:
+    """The `traces` command tree with the rules above applied to every parameter. Commands are
+    built when named (start-up stays fast); `every_command` builds them all now (docs, tests)."""
+    if every_command:
+        _register()
+    return harden(typer.main.get_command(app))
+
+
+def harden(command: Any, name: str = "traces") -> Any:
+    """Apply the rules to `command` and everything below it, once."""
+    for _, each in walk(command, name):
+        if getattr(each, "_traces_hardened", False):
+            continue
+        each._traces_hardened = True
+        each.get_help_option = _flag_help(each.get_help_option)
+        for param in each.params:
             if not isinstance(param, typer.core.TyperOption | typer.core.TyperArgument):
                 continue
             # Per instance, so only our command tree changes (not Typer for anyone else).
             setattr(param, "display_type_rich", _words(param))  # noqa: B010
             if word(param) is not None:  # takes a value: check it
                 setattr(param, "process_value", _checked(param, param.process_value))  # noqa: B010
-    return group
+    return command

@@ -15,12 +15,15 @@ from claudetracing.core.errors import TracesError
 
 if TYPE_CHECKING:
     from claudetracing.export.backend import MlflowBackend
+    from claudetracing.query.fit import Fitted
 
 
 class SearchFormat(str, Enum):
     table = "table"
+    summary = "summary"  # claudetracing's name for its human-readable listing: our table
     json = "json"
     context = "context"
+    tools = "tools"
 
 
 class UsageFormat(str, Enum):
@@ -37,11 +40,29 @@ class GroupBy(str, Enum):
     session = "session"
 
 
-def _backend(experiment: str | None) -> MlflowBackend:
+def _backend(experiment: str | None, experiment_id: str | None = None) -> MlflowBackend:
     from claudetracing.export.backend import MlflowBackend
 
     cfg = config_mod.load(config_mod.find_root())
+    if experiment_id is not None:
+        if experiment:
+            raise TracesError(
+                "--experiment and --experiment-id exclude each other", "pass only one of them"
+            )
+        from claudetracing.query.search import experiment_named
+
+        listing = MlflowBackend(cfg.tracking_uri, cfg.experiment)
+        experiment = experiment_named(listing, experiment_id)
     return MlflowBackend(cfg.tracking_uri, experiment or cfg.experiment)
+
+
+def _print(fitted: Fitted, width: int) -> None:
+    from claudetracing.query import render
+
+    render.console().print(fitted.renderable)
+    note = render.left_out_note(fitted, width)
+    if note:
+        typer.echo(note, err=True)
 
 
 def _window(
@@ -75,15 +96,28 @@ def _window(
 _MAX_DAYS = 36_500  # a century: beyond it a window is a typo, and its spelling no longer parses
 
 ExperimentOpt = Annotated[
-    str | None, typer.Option(help="Experiment name or path (default: this repository's).")
+    str | None,
+    typer.Option(
+        "--experiment", "-e", help="Experiment name or path (default: this repository's)."
+    ),
 ]
+ExperimentIdOpt = Annotated[
+    str | None,
+    typer.Option(help="The experiment by id instead of name (the id `traces list` shows)."),
+]
+STATUS_HELP = (
+    "Status OK means the turn was answered, even when a tool failed on the way; ERROR means it "
+    "was interrupted, the API failed, or it ended unanswered. Tool errors counts the turn's "
+    "failed tool calls (ERROR tool spans, subagents' included; - for a trace exported before "
+    "traces counted them)."
+)
 
 
 @app.command("list")
 def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Experiments that follow the convention, with trace counts and last activity."""
+    """Experiments that follow the convention: trace counts, failed tool calls, last activity."""
     from claudetracing.query import render, search
 
     rows = search.list_experiments(_backend(None))
@@ -92,12 +126,21 @@ def list_(
     elif not rows:
         typer.echo("no experiments named claude-code/… yet: run `traces init`", err=True)
     else:
-        render.console().print(render.experiments_table(rows))
+        width = render.console().width
+        _print(render.experiments_table(rows, width), width)
+        unknown = sum(r.tool_errors_unknown for r in rows)
+        if unknown:
+            typer.echo(
+                f"tool errors: failed tool calls; {unknown:,} trace(s) exported before traces "
+                "counted them are not included",
+                err=True,
+            )
 
 
-@app.command()
+@app.command(help=f"Find traces; every filter runs on the server.\n\n{STATUS_HELP}")
 def search(
     experiment: ExperimentOpt = None,
+    experiment_id: ExperimentIdOpt = None,
     hours: Annotated[float | None, typer.Option(help="Only the last N hours.")] = None,
     since: Annotated[str | None, typer.Option(help="From: 7d, 24h, or a date/time.")] = None,
     until: Annotated[str | None, typer.Option(help="Until: 1h, or a date/time.")] = None,
@@ -106,24 +149,34 @@ def search(
     user: Annotated[str | None, typer.Option(help="Value of mlflow.trace.user.")] = None,
     repo: Annotated[str | None, typer.Option(help="git.repo_name, e.g. acme/widgets.")] = None,
     branch: Annotated[str | None, typer.Option(help="git.branch.")] = None,
-    status: Annotated[str | None, typer.Option(help="OK, ERROR or IN_PROGRESS.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many traces (newest first).")] = 50,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            help="OK (answered), ERROR (interrupted, API error, unanswered), IN_PROGRESS."
+        ),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-l", help="At most this many traces (newest first).")
+    ] = 50,
     fmt: Annotated[
         SearchFormat | None,
         typer.Option(
-            "--format", "-f", help="table (default on a terminal), json, or context (for an LLM)."
+            "--format",
+            "-f",
+            help="table (default on a terminal; summary is the same), json, context (for an "
+            "LLM), or tools (each tool's calls and failures).",
         ),
     ] = None,
     budget: Annotated[int, typer.Option(help="Characters for -f context.")] = 20_000,
 ) -> None:
-    """Find traces; every filter runs on the server."""
-    from claudetracing.query import render, search
+    from claudetracing.query import render, search, tools
     from claudetracing.trace.stored import Filters
 
     if limit < 1:
         raise TracesError(f"--limit must be at least 1, got {limit}", "for example --limit 50")
-    backend = _backend(experiment)
+    backend = _backend(experiment, experiment_id)
     chosen = fmt or (SearchFormat.table if sys.stdout.isatty() else SearchFormat.json)
+    spans = chosen in (SearchFormat.context, SearchFormat.tools)
     if trace_id:
         found = [search.get(backend, trace_id)]
     else:
@@ -137,29 +190,35 @@ def search(
             branch=branch,
             status=status,
         )
-        found = search.search(
-            backend, filters, limit=limit, include_spans=chosen is SearchFormat.context
-        )
+        found = search.search(backend, filters, limit=limit, include_spans=spans)
     if chosen is SearchFormat.context:
         typer.echo(render.context(found, budget))
         return
-    rows = [t.row for t in found]
     if chosen is SearchFormat.json:
-        typer.echo(render.traces_json(rows))
-    else:
-        render.console().print(render.traces_table(rows))
-        typer.echo(f"{len(rows)} trace(s)", err=True)
+        typer.echo(render.traces_json(found))
+        return
+    width = render.console().width
+    if chosen is SearchFormat.tools:
+        used = tools.usage(found)
+        if used:
+            _print(render.tools_table(used, width), width)
+        typer.echo(f"{len(used)} tool(s) in {len(found)} trace(s)", err=True)
+        return
+    _print(render.traces_table(found, width), width)
+    typer.echo(f"{len(found)} trace(s)", err=True)
 
 
 @app.command()
 def show(
     trace_id: Annotated[str, typer.Argument(help="The trace id (tr-…).")],
     experiment: ExperimentOpt = None,
+    experiment_id: ExperimentIdOpt = None,
 ) -> None:
     """The span tree of one trace: tools, subagents, durations, tokens, cost, errors."""
     from claudetracing.query import render, search
 
-    render.console().print(render.span_tree(search.get(_backend(experiment), trace_id)))
+    backend = _backend(experiment, experiment_id)
+    render.console().print(render.span_tree(search.get(backend, trace_id)))
 
 
 @app.command()
@@ -171,6 +230,7 @@ def usage(
     since: Annotated[str | None, typer.Option(help="From: 30d, or a date/time.")] = None,
     until: Annotated[str | None, typer.Option(help="Until: a date/time.")] = None,
     experiment: ExperimentOpt = None,
+    experiment_id: ExperimentIdOpt = None,
     fmt: Annotated[
         UsageFormat, typer.Option("--format", "-f", help="table (with bars), json, or chart.")
     ] = UsageFormat.table,
@@ -190,13 +250,15 @@ def usage(
     since_ms, until_ms = _window(
         None, since or (f"{days}d" if days else None), until, default_since="7d"
     )
-    rows = grouped(_backend(experiment), Filters(since_ms=since_ms, until_ms=until_ms), by.value)
+    backend = _backend(experiment, experiment_id)
+    rows = grouped(backend, Filters(since_ms=since_ms, until_ms=until_ms), by.value)
     if fmt is UsageFormat.json:
         typer.echo(json.dumps([r.as_dict() for r in rows], indent=2))
         return
     if not rows:
         typer.echo("no traces in this window", err=True)
         return
+    width = render.console().width
     if fmt is UsageFormat.table:
-        render.console().print(render.usage_table(rows, by.value))
-    typer.echo(render.usage_bars(rows))
+        _print(render.usage_table(rows, by.value, width), width)
+    typer.echo(render.usage_bars(rows, width))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from claudetracing.trace.stored import Experiment, Filters, Span, Tokens, Trace, TraceRow
@@ -68,10 +69,23 @@ def newest_ms(backend: MlflowBackend, experiment_id: str) -> int | None:
     return int(newest[0].info.request_time) if newest else None
 
 
-def count(backend: MlflowBackend, experiment_id: str, *, cap: int) -> tuple[int, bool]:
-    """How many traces the experiment holds, counting no further than about `cap`; and whether
-    there are more (MLflow has no count, so this pages through ids)."""
-    counted = 0
+@dataclass(frozen=True)
+class Tally:
+    """What one pass over an experiment's trace ids found."""
+
+    traces: int  # counted no further than about the cap
+    capped: bool  # there are more
+    tag_sum: int  # the summed integer values of the tag asked for
+    untagged: int  # traces without that tag
+
+
+def count(
+    backend: MlflowBackend, experiment_id: str, *, cap: int, sum_tag: str | None = None
+) -> Tally:
+    """How many traces the experiment holds, counting no further than about `cap`; whether
+    there are more (MLflow has no count, so this pages through ids); and, in the same pass,
+    the sum of an integer tag (`sum_tag`) over them."""
+    counted = tagged_sum = untagged = 0
     token = None
     while counted < cap:
         page = backend.client.search_traces(
@@ -81,10 +95,18 @@ def count(backend: MlflowBackend, experiment_id: str, *, cap: int) -> tuple[int,
             include_spans=False,
         )
         counted += len(page)
+        if sum_tag is not None:
+            for found in page:
+                value = found.info.tags.get(sum_tag)
+                if value is None:
+                    untagged += 1
+                else:
+                    tagged_sum += _int(value)
         token = page.token
         if not token:
             break
-    return min(counted, cap), counted >= cap and token is not None
+    capped = counted >= cap and token is not None
+    return Tally(min(counted, cap), capped, tagged_sum, untagged)
 
 
 def _quote(value: str) -> str:

@@ -39,6 +39,22 @@ class ExperimentRow:
     traces: int
     capped: bool  # there are more than `traces`
     last_activity: str | None
+    tool_errors: int = 0  # failed tool calls over the traces counted (their `tools.errors`)
+    tool_errors_unknown: int = 0  # traces exported before `tools.errors` existed: not counted
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ToolRow:
+    """One tool's calls over the traces found (`traces search -f tools`)."""
+
+    tool: str
+    calls: int = 0
+    errors: int = 0  # calls whose span is ERROR (the tool failed, or never returned)
+    traces: int = 0  # traces that call it
+    total_ms: int = 0  # time spent in it, summed
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)

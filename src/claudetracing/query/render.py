@@ -7,11 +7,11 @@ import sys
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from rich.tree import Tree
 
-from claudetracing.query import billing
-from claudetracing.query.model import ExperimentRow, UsageRow
+from claudetracing.query import billing, tools
+from claudetracing.query.fit import Column, Fitted, fit
+from claudetracing.query.model import ExperimentRow, ToolRow, UsageRow
 from claudetracing.trace.stored import Span, Trace, TraceRow
 
 BAR_WIDTH = 40
@@ -32,39 +32,80 @@ def _ms(value: int | None) -> str:
     return f"{value / 1000:.1f}s" if value >= 1000 else f"{value}ms"
 
 
-def experiments_table(rows: list[ExperimentRow]) -> Table:
-    table = _table("experiment", "id", "traces", "last activity (UTC)")
-    for row in rows:
-        count = f"{row.traces:,}+" if row.capped else f"{row.traces:,}"
-        table.add_row(row.name, row.experiment_id, count, row.last_activity or "-")
-    return table
+def _count(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
 
 
-def _table(*columns: str) -> Table:
-    table = Table()
-    for name in columns:
-        # One line per row: the last column gives way, never the ids.
-        table.add_column(name, no_wrap=True, overflow="ellipsis" if name == "prompt" else "fold")
-    return table
+def experiments_table(rows: list[ExperimentRow], width: int) -> Fitted:
+    """Names and ids whole (they are what `--experiment`/`--experiment-id` take)."""
+    return fit(
+        [
+            Column("experiment", [r.name for r in rows]),
+            Column("id", [r.experiment_id for r in rows]),
+            Column(
+                "traces",
+                [f"{r.traces:,}+" if r.capped else f"{r.traces:,}" for r in rows],
+                drop=2,
+                justify="right",
+            ),
+            Column("tool errors", [f"{r.tool_errors:,}" for r in rows], drop=1, justify="right"),
+            Column("last activity (UTC)", [r.last_activity or "-" for r in rows], drop=3),
+        ],
+        width,
+    )
 
 
-def traces_table(rows: list[TraceRow]) -> Table:
-    table = _table("time (UTC)", "trace id", "status", "duration", "tokens", "cost", "prompt")
-    for row in rows:
-        table.add_row(
-            row.time.replace("+00:00", ""),
-            row.trace_id,
-            row.status,
-            _ms(row.duration_ms),
-            f"{row.tokens.total:,}",
-            _money(row.cost_usd),
-            _short(row.prompt, 60),
-        )
-    return table
+def traces_table(traces: list[Trace], width: int) -> Fitted:
+    """One line per trace; the trace id is always whole (it is what `traces show` takes)."""
+    rows = [t.row for t in traces]
+    return fit(
+        [
+            Column("time (UTC)", [r.time.replace("+00:00", "") for r in rows], drop=3),
+            Column("trace id", [r.trace_id for r in rows]),
+            Column("status", [r.status for r in rows]),
+            Column(
+                "tool errors",
+                [_count(tools.tool_errors(t)) for t in traces],
+                drop=1,
+                justify="right",
+            ),
+            Column("duration", [_ms(r.duration_ms) for r in rows], drop=6, justify="right"),
+            Column("tokens", [f"{r.tokens.total:,}" for r in rows], drop=5, justify="right"),
+            Column("cost", [_money(r.cost_usd) for r in rows], drop=4, justify="right"),
+            Column("prompt", [_short(r.prompt, 60) for r in rows], drop=2, cut=True),
+        ],
+        width,
+    )
 
 
-def traces_json(rows: list[TraceRow]) -> str:
-    return json.dumps([row.as_dict() for row in rows], indent=2, ensure_ascii=False)
+def traces_json(traces: list[Trace]) -> str:
+    """`search -f json`: each row's stable shape, and its failed tool calls (null: unknown)."""
+    body = [{**t.row.as_dict(), "tool_errors": tools.tool_errors(t)} for t in traces]
+    return json.dumps(body, indent=2, ensure_ascii=False)
+
+
+def tools_table(rows: list[ToolRow], width: int) -> Fitted:
+    """`search -f tools`: each tool's calls over the traces found."""
+    return fit(
+        [
+            Column("tool", [r.tool for r in rows]),
+            Column("calls", [f"{r.calls:,}" for r in rows], justify="right"),
+            Column("errors", [f"{r.errors:,}" for r in rows], justify="right"),
+            Column("traces", [f"{r.traces:,}" for r in rows], drop=2, justify="right"),
+            Column("time", [_ms(r.total_ms) for r in rows], drop=1, justify="right"),
+        ],
+        width,
+    )
+
+
+def left_out_note(fitted: Fitted, width: int) -> str | None:
+    """What a narrow terminal hid, for stderr."""
+    if not fitted.left_out:
+        return None
+    return (
+        f"left out to fit {width} columns: {', '.join(fitted.left_out)}; "
+        "a wider terminal shows them, -f json has everything"
+    )
 
 
 def _tool_line(span: Span) -> str:
@@ -108,8 +149,10 @@ def context(traces: list[Trace], budget: int) -> str:
         answer = ""
         if root is not None and isinstance(root.outputs, dict):
             answer = str(root.outputs.get("answer", ""))
+        failed = tools.tool_errors(trace)
+        status = row.status + (f" · {failed} tool error(s)" if failed else "")
         lines = [
-            f"## {row.time} · session {row.session} · {row.trace_id} · {row.status} · "
+            f"## {row.time} · session {row.session} · {row.trace_id} · {status} · "
             f"{row.tokens.total:,} tokens · {_money(row.cost_usd)}",
             f"User: {_short(row.prompt, 600)}",
         ]
@@ -198,46 +241,52 @@ def billed_lines(row: TraceRow) -> list[str]:
     return lines
 
 
-def usage_table(rows: list[UsageRow], by: str) -> Table:
-    columns = [by, "turns", "input", "output", "cache read", "cache write", "total", "cost"]
-    billed = any(r.billed_turns for r in rows)
-    if billed:
+def usage_table(rows: list[UsageRow], by: str, width: int) -> Fitted:
+    """Every number whole: columns are left out (cache first), never cropped."""
+    columns = [
+        Column(by, [r.key for r in rows]),
+        Column("turns", [f"{r.turns:,}" for r in rows], drop=4, justify="right"),
+        Column("input", [f"{r.input:,}" for r in rows], drop=6, justify="right"),
+        Column("output", [f"{r.output:,}" for r in rows], drop=5, justify="right"),
+        Column("cache read", [f"{r.cache_read:,}" for r in rows], drop=8, justify="right"),
+        Column("cache write", [f"{r.cache_creation:,}" for r in rows], drop=7, justify="right"),
+        Column("total", [f"{r.total:,}" for r in rows], drop=2, justify="right"),
+        Column(
+            "cost",
+            [
+                _money(r.cost_usd) + (f" (+{r.unpriced} unpriced)" if r.unpriced else "")
+                for r in rows
+            ],
+            drop=1,
+            justify="right",
+        ),
+    ]
+    if any(r.billed_turns for r in rows):
         # Claude Code's own figure where its cost-state records exist, ours for the rest.
-        columns.append("billed by Claude Code")
-    table = _table(*columns)
-    for row in rows:
-        cost = _money(row.cost_usd) + (f" (+{row.unpriced} unpriced)" if row.unpriced else "")
-        extra = []
-        if billed:
-            share = f" ({row.billed_turns:,}/{row.turns:,} turns)" if row.turns else ""
-            extra.append(_money(row.billed_cost_usd) + share)
-        table.add_row(
-            row.key,
-            f"{row.turns:,}",
-            f"{row.input:,}",
-            f"{row.output:,}",
-            f"{row.cache_read:,}",
-            f"{row.cache_creation:,}",
-            f"{row.total:,}",
-            cost,
-            *extra,
-        )
-    return table
+        billed = [
+            _money(r.billed_cost_usd)
+            + (f" ({r.billed_turns:,}/{r.turns:,} turns)" if r.turns else "")
+            for r in rows
+        ]
+        columns.append(Column("billed by Claude Code", billed, drop=3, justify="right"))
+    return fit(columns, width)
 
 
-def usage_bars(rows: list[UsageRow]) -> str:
-    """A bar per group, by cost (or by tokens when nothing is priced)."""
+def usage_bars(rows: list[UsageRow], width: int = 200) -> str:
+    """A bar per group, by cost (or by tokens when nothing is priced); the bars shrink to fit
+    `width`, the figures never do."""
     if not rows:
         return ""
     by_cost = any(r.cost_usd for r in rows)
     values = [r.cost_usd if by_cost else float(r.total) for r in rows]
+    shown = [_money(v) if by_cost else f"{int(v):,} tokens" for v in values]
     top = max(values) or 1.0
-    width = max(len(r.key) for r in rows)
+    key_width = max(len(r.key) for r in rows)
+    bar_width = max(1, min(BAR_WIDTH, width - key_width - max(len(s) for s in shown) - 2))
     lines = []
-    for row, value in zip(rows, values, strict=True):
-        bar = "█" * max(1 if value else 0, round(BAR_WIDTH * value / top))
-        shown = _money(value) if by_cost else f"{int(value):,} tokens"
-        lines.append(f"{row.key.ljust(width)} {bar} {shown}")
+    for row, value, figure in zip(rows, values, shown, strict=True):
+        bar = "█" * max(1 if value else 0, round(bar_width * value / top))
+        lines.append(f"{row.key.ljust(key_width)} {bar.ljust(bar_width)} {figure}")
     return "\n".join(lines)
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from claudetracing.core.errors import TracesError
 from claudetracing.export import reads
 from claudetracing.query.model import ExperimentRow
+from claudetracing.trace.builder import TOOL_ERRORS_TAG
 from claudetracing.trace.stored import Filters, Trace, utc_iso
 
 if TYPE_CHECKING:
@@ -38,17 +39,37 @@ def get(backend: MlflowBackend, trace_id: str) -> Trace:
 
 def list_experiments(backend: MlflowBackend, *, count_cap: int = 10_000) -> list[ExperimentRow]:
     """Experiments that follow the convention (a `claude-code/` folder), with counts."""
+    from claudetracing.export.backend import MlflowBackend
+
     rows = []
     for experiment in reads.experiments(backend):
-        newest = reads.newest_ms(backend, experiment.experiment_id)
-        traces, capped = reads.count(backend, experiment.experiment_id, cap=count_cap)
+        # Read through a backend of that experiment: one of this repository's would create
+        # this repository's experiment when it does not exist yet.
+        each = MlflowBackend(backend.tracking_uri, experiment.name)
+        newest = reads.newest_ms(each, experiment.experiment_id)
+        tally = reads.count(each, experiment.experiment_id, cap=count_cap, sum_tag=TOOL_ERRORS_TAG)
         rows.append(
             ExperimentRow(
                 name=experiment.name,
                 experiment_id=experiment.experiment_id,
-                traces=traces,
-                capped=capped,
+                traces=tally.traces,
+                capped=tally.capped,
                 last_activity=None if newest is None else utc_iso(newest),
+                tool_errors=tally.tag_sum,
+                tool_errors_unknown=tally.untagged,
             )
         )
     return rows
+
+
+def experiment_named(backend: MlflowBackend, experiment_id: str) -> str:
+    """The name of the experiment with this id (`--experiment-id`, as `traces list` shows)."""
+    found = reads.experiments(backend)
+    for experiment in found:
+        if experiment.experiment_id == experiment_id.strip():
+            return experiment.name
+    known = ", ".join(f"{e.experiment_id} ({e.name})" for e in found[:5]) or "none yet"
+    raise TracesError(
+        f"no claude-code experiment with id {experiment_id!r} at {backend.tracking_uri}",
+        f"see `traces list` for the ids (here: {known}), or pass --experiment NAME",
+    )

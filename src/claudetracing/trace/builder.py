@@ -32,6 +32,9 @@ TURN_KEY_TAG = "claudetracing.turn_key"
 BACKGROUND_LAUNCHED_TAG = "claude_code.background.launched"
 BACKGROUND_UNFINISHED_TAG = "claude_code.background.unfinished"
 BACKGROUND_REPORTS_TAG = "claude_code.background.reports"
+# How many TOOL spans of the trace (subagents' included) are ERROR: the turn's status stays OK
+# when it was answered, so this is what says a tool failed on the way (issue 17's name).
+TOOL_ERRORS_TAG = "tools.errors"
 COST_ATTRIBUTE = "mlflow.llm.cost"
 _META_SCALARS = 20  # toolUseResult fields kept as span attributes, at most
 
@@ -307,6 +310,11 @@ def _agent_span(run: AgentRun, shape: Shaper, depth: int) -> SpanNode:
     )
 
 
+def tool_errors(root: SpanNode) -> int:
+    """Failed tool calls in the tree: TOOL spans whose status is ERROR."""
+    return sum(1 for node in root.walk() if node.span_type == "TOOL" and node.status == "ERROR")
+
+
 def _background_tags(turn: Turn) -> dict[str, str]:
     """Tie a background subagent's two turns together: the one whose trace holds its run
     (`launched`, agent ids) and the one its `<task-notification>` started (`reports`)."""
@@ -358,6 +366,7 @@ def build_trace(
     }
     tags = {TURN_KEY_TAG: turn.key, "claude_code.session_id": turn.session_id}
     tags.update(_background_tags(turn))
+    tags[TOOL_ERRORS_TAG] = str(tool_errors(root))
     return TurnTrace(
         key=turn.key,
         session_id=turn.session_id,
