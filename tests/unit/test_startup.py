@@ -59,6 +59,7 @@ def test_help_imports_no_command_module_and_nothing_heavy(args: list[str], tmp_p
         "claudetracing.entry",
         "claudetracing.cli",
         "claudetracing.cli.boundary",
+        "claudetracing.cli.conventions",  # the rules every option follows: stdlib and Typer
         "claudetracing.core",
         "claudetracing.core.keys",
         "claudetracing.core.paths",
