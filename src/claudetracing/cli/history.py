@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -70,22 +68,13 @@ def demo() -> None:
 def ui(
     port: Annotated[int, typer.Option(help="Port for the MLflow UI.")] = 5000,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    workers: Annotated[
+        int, typer.Option(min=1, help="Server worker processes (one serves one person well).")
+    ] = 1,
 ) -> None:
-    """Open the MLflow UI on the embedded local store."""
-    paths.local_store_dir().mkdir(parents=True, exist_ok=True)
+    """Open the MLflow UI on the embedded local store. Ctrl-C (or closing the terminal) stops
+    the server and all its processes."""
+    from claudetracing.setup.ui_server import serve
+
     typer.echo(f"MLflow UI on http://{host}:{port} (Ctrl-C to stop)", err=True)
-    command = [
-        sys.executable,
-        "-m",
-        "mlflow",
-        "server",
-        "--backend-store-uri",
-        paths.local_tracking_uri(),
-        "--default-artifact-root",
-        paths.local_artifact_uri(),
-        "--host",
-        host,
-        "--port",
-        str(port),
-    ]
-    raise typer.Exit(subprocess.call(command))
+    raise typer.Exit(serve(host, port, workers))
