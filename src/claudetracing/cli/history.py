@@ -58,8 +58,12 @@ def demo() -> None:
     result = run_demo()
     typer.echo(f"Sample sessions exported to {result.tracking_uri}")
     typer.echo(f"experiment {result.experiment!r}: {len(result.trace_ids)} trace(s), one per turn")
-    for trace_id in result.trace_ids:
-        typer.echo(f"  {trace_id}")
+    if result.repository is not None:
+        typer.echo(f"tagged with the git history of {result.repository} (branch@commit, files):")
+    else:
+        typer.echo("git could not run here: the traces have no git tags")
+    for trace in result.traces:
+        typer.echo(f"  {trace.summary()}")
     typer.echo("Look at them: `traces ui` (MLflow UI on the local store).")
     typer.echo("Trace your own repository: `traces init --local` inside it.")
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -225,3 +227,56 @@ def snapshot(cwd: Path) -> GitSnapshot | None:
     url = remote_url(cwd)
     name = (repo_name_from_url(url) if url else None) or (toplevel or cwd).name
     return GitSnapshot(commit, branch, url, name, dirty, toplevel)
+
+
+@dataclass(frozen=True)
+class DatedCommit:
+    when: datetime
+    message: str
+    files: dict[str, str]  # path relative to the repository → its whole new content
+
+
+_DEMO_PERSON = ("Demo Dev", "dev@example.com")
+
+
+def create_repository(root: Path, commits: list[DatedCommit], *, branch: str, remote: str) -> bool:
+    """A new repository at `root` with `commits` on `branch`, made with git itself and nothing
+    of the user's git configuration (no signing, hooks or templates): the same content, times
+    and author give the same commit ids on every machine. False when git cannot run."""
+    env = {
+        **os.environ,
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": _DEMO_PERSON[0],
+        "GIT_AUTHOR_EMAIL": _DEMO_PERSON[1],
+        "GIT_COMMITTER_NAME": _DEMO_PERSON[0],
+        "GIT_COMMITTER_EMAIL": _DEMO_PERSON[1],
+    }
+    settings = ["-c", "commit.gpgsign=false", "-c", f"core.hooksPath={os.devnull}"]
+
+    def run(*args: str, when: datetime | None = None) -> None:
+        stamp = when.isoformat() if when else None
+        dates = {"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp} if stamp else {}
+        subprocess.run(
+            ["git", *settings, *args],
+            cwd=root,
+            env={**env, **dates},
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        run("init", "-q")
+        run("symbolic-ref", "HEAD", f"refs/heads/{branch}")
+        run("remote", "add", "origin", remote)
+        for commit in commits:
+            for name, text in commit.files.items():
+                (root / name).parent.mkdir(parents=True, exist_ok=True)
+                (root / name).write_text(text, encoding="utf-8")
+            run("add", "--", *commit.files)
+            run("commit", "-q", "--no-verify", "-m", commit.message, when=commit.when)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return True
