@@ -20,7 +20,10 @@ from types import FrameType
 
 from claudetracing.core import paths
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# Ctrl-C, `kill`, the terminal closing (Windows has no SIGHUP).
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 GRACE_S = 5.0  # how long the server's processes get to finish their requests before SIGKILL
 _PROC = Path("/proc")
 
@@ -79,7 +82,7 @@ def stop_group(process: subprocess.Popen[bytes], grace: float = GRACE_S) -> None
     for whatever still runs after `grace` seconds."""
     group = process.pid  # start_new_session: the server leads its own group
     family = _descendants(process.pid) | {process.pid}
-    for signum in (signal.SIGTERM, signal.SIGKILL):
+    for signum in (signal.SIGTERM, getattr(signal, "SIGKILL", signal.SIGTERM)):
         family |= _descendants(process.pid) | _members(group)
         _send(group, family, signum)
         deadline = time.monotonic() + (grace if signum == signal.SIGTERM else 10.0)
@@ -95,8 +98,8 @@ def stop_group(process: subprocess.Popen[bytes], grace: float = GRACE_S) -> None
 
 
 def _send(group: int, pids: set[int], signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(group, signum)
+    with contextlib.suppress(ProcessLookupError, PermissionError, AttributeError):
+        os.killpg(group, signum)  # no process groups on Windows: the pids below only
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signum)
