@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench.machine import commit_of, load_average
+from bench.machine import load_average
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = "python3"
@@ -169,8 +169,10 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
     python = subprocess.run([PYTHON, "--version"], capture_output=True, text=True).stdout
+    head = ["git", "rev-parse", "--short", "HEAD"]  # what was cloned: uncommitted work is not
+    commit = subprocess.run(head, cwd=ROOT, capture_output=True, text=True).stdout.strip()
     text = (
-        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, commit {commit_of(ROOT)}, "
+        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, commit {commit} (cloned), "
         f"{python.strip()}, {os.cpu_count()} cores; load average (1/5/15 min) "
         f"{load_before} at start, {load_average()} at end.\n\n" + section(results)
     )
