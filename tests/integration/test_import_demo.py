@@ -103,33 +103,3 @@ def test_demo_on_a_fresh_machine(isolated: Path, tmp_path: Path) -> None:
     again = traces("demo", cwd=tmp_path)
     assert again.returncode == 0
     assert len(stored_traces(paths.local_tracking_uri(), "claude-code/demo")) == 4
-
-
-def test_ui_serves_the_local_store(isolated: Path, tmp_path: Path) -> None:
-    import subprocess
-    import urllib.request
-
-    from tests.servers import free_port
-    from tests.tracing import TRACES
-
-    port = free_port()
-    process = subprocess.Popen(
-        [TRACES, "ui", "--port", str(port)],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
-                    assert r.status == 200
-                    break
-            except OSError:
-                assert process.poll() is None, process.stderr.read() if process.stderr else ""
-                assert time.monotonic() < deadline, "MLflow UI did not start"
-                time.sleep(0.5)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)

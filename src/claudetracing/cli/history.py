@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -62,8 +60,12 @@ def demo() -> None:
     result = run_demo()
     typer.echo(f"Sample sessions exported to {result.tracking_uri}")
     typer.echo(f"experiment {result.experiment!r}: {len(result.trace_ids)} trace(s), one per turn")
-    for trace_id in result.trace_ids:
-        typer.echo(f"  {trace_id}")
+    if result.repository is not None:
+        typer.echo(f"tagged with the git history of {result.repository} (branch@commit, files):")
+    else:
+        typer.echo("git could not run here: the traces have no git tags")
+    for trace in result.traces:
+        typer.echo(f"  {trace.summary()}")
     typer.echo("Look at them: `traces ui` (MLflow UI on the local store).")
     typer.echo("Trace your own repository: `traces init --local` inside it.")
 
@@ -72,22 +74,13 @@ def demo() -> None:
 def ui(
     port: Annotated[int, typer.Option(help="Port for the MLflow UI.", min=1, max=65535)] = 5000,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    workers: Annotated[
+        int, typer.Option(min=1, help="Server worker processes (one serves one person well).")
+    ] = 1,
 ) -> None:
-    """Open the MLflow UI on the embedded local store."""
-    paths.local_store_dir().mkdir(parents=True, exist_ok=True)
+    """Open the MLflow UI on the embedded local store. Ctrl-C (or closing the terminal) stops
+    the server and all its processes."""
+    from claudetracing.setup.ui_server import serve
+
     typer.echo(f"MLflow UI on http://{host}:{port} (Ctrl-C to stop)", err=True)
-    command = [
-        sys.executable,
-        "-m",
-        "mlflow",
-        "server",
-        "--backend-store-uri",
-        paths.local_tracking_uri(),
-        "--default-artifact-root",
-        paths.local_artifact_uri(),
-        "--host",
-        host,
-        "--port",
-        str(port),
-    ]
-    raise typer.Exit(subprocess.call(command))
+    raise typer.Exit(serve(host, port, workers))

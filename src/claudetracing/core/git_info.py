@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -84,37 +86,47 @@ def remote_repo_name(root: Path) -> str | None:
     return repo_name_from_url(url) if url else None
 
 
-REFLOG_REUSE_S = 60.0  # how long one reading of a repository's reflog answers `head_at`
-_reflogs: dict[str, tuple[float, float, list[tuple[int, str]]]] = {}
+REFLOG_REUSE_S = 60.0  # how long one reading of a repository's history answers for the past
+_readings: dict[tuple[str, str], tuple[float, float, list[tuple[int, str]]]] = {}
 _REFLOG_TIME = re.compile(r"@\{(\d+)\}$")
 
 
-def _reflog(repo: Any, at: int) -> list[tuple[int, str]]:
-    """HEAD's reflog, newest first: (unix time, commit). One `git` run serves a backfill of
+def _read(repo: Any, what: str, at: int, args: list[str]) -> list[tuple[int, str]]:
+    """`git ARGS` as (unix time, commit) lines, newest first. One `git` run serves a backfill of
     many turns instead of one or two per turn; a reading answers only for moments before it was
     taken (later entries may be missing from it)."""
-    key = str(repo.git_dir)
+    key = (str(repo.git_dir), what)
     now = time.monotonic()
-    cached = _reflogs.get(key)
+    cached = _readings.get(key)
     if cached is not None and now - cached[0] < REFLOG_REUSE_S and at < cached[1]:
         return cached[2]
     taken = time.time()
     try:
-        text = repo.git.execute(["git", "reflog", "show", "--date=unix", "--format=%H %gd", "HEAD"])
+        text = repo.git.execute(["git", *args])
     except Exception:
         text = ""
     entries = []
     for line in str(text).splitlines():
-        commit, _, ref = line.partition(" ")
-        found = _REFLOG_TIME.search(ref)
+        commit, _, when = line.partition(" ")
+        found = _REFLOG_TIME.search(when)
         if found:
-            entries.append((int(found.group(1)), commit))
-    _reflogs[key] = (now, taken, entries)
+            when = found.group(1)
+        if when.isdigit():
+            entries.append((int(when), commit))
+    _readings[key] = (now, taken, entries)
     return entries
 
 
+def _reflog(repo: Any, at: int) -> list[tuple[int, str]]:
+    """HEAD's reflog, newest first: (unix time, commit)."""
+    args = ["reflog", "show", "--date=unix", "--format=%H %gd", "HEAD"]
+    return _read(repo, "reflog HEAD", at, args)
+
+
 def head_at(cwd: Path, moment: datetime) -> str | None:
-    """The commit HEAD pointed at, at `moment`: from the reflog, else the last commit before."""
+    """The commit HEAD pointed at, at `moment`, as this clone's reflog recorded it; None when
+    the reflog does not reach back that far (a clone made later, an expired reflog): the
+    oldest entry `HEAD@{date}` would name then is a commit that may not have existed yet."""
     repo = _repo(cwd)
     if repo is None:
         return None
@@ -123,18 +135,59 @@ def head_at(cwd: Path, moment: datetime) -> str | None:
     if entries and entries[-1][0] <= at:
         # Inside the reflog's time: the newest entry not after the moment, as HEAD@{date} reads.
         return next(commit for when, commit in entries if when <= at)
-    stamp = moment.strftime("%Y-%m-%d %H:%M:%S +0000")
-    for args in (
-        ("rev-parse", "--verify", "--quiet", f"HEAD@{{{stamp}}}"),
-        ("rev-list", "-1", f"--before={stamp}", "HEAD"),
-    ):
-        try:
-            found = repo.git.execute(["git", *args]).strip()
-        except Exception:
-            continue
-        if found:
-            return str(found)
     return None
+
+
+def _branch_ref(repo: Any, branch: str, at: int) -> str | None:
+    """The branch's ref in this clone: the local branch, else a remote's (a colleague's branch
+    never checked out here), origin's first."""
+    refs = [
+        ref
+        for _, ref in _read(
+            repo,
+            "refs",
+            at,
+            ["for-each-ref", "--format=%(refname) 0", "refs/heads", "refs/remotes"],
+        )
+    ]
+    wanted = [f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"]
+    wanted += sorted(r for r in refs if r.startswith("refs/remotes/") and r.endswith(f"/{branch}"))
+    return next((ref for ref in wanted if ref in refs), None)
+
+
+@dataclass(frozen=True)
+class PastCommit:
+    """The commit a working tree had at a past moment, or why it cannot be known."""
+
+    commit_id: str | None
+    unknown: str | None = None  # the reason, when commit_id is None
+
+
+def commit_at(cwd: Path, moment: datetime, branch: str | None) -> PastCommit:
+    """The commit checked out on `branch` at `moment`: the last commit at or before it on the
+    branch's first-parent line (its own history, not that of branches merged into it later).
+    Without a branch (detached HEAD, none recorded): HEAD from the reflog, when it reaches back
+    that far. Never a commit made after `moment`; when none can be named, the reason."""
+    repo = _repo(cwd)
+    stamp = moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if repo is None:
+        return PastCommit(None, f"no git repository at {cwd} to read the history of")
+    at = int(moment.timestamp())
+    if not branch:
+        found = head_at(cwd, moment)
+        if found:
+            return PastCommit(found)
+        return PastCommit(
+            None, f"no branch recorded and this clone's reflog does not reach back to {stamp}"
+        )
+    ref = _branch_ref(repo, branch, at)
+    if ref is None:
+        return PastCommit(None, f"branch {branch!r} is not in this clone")
+    log = _read(repo, f"log {ref}", at, ["log", "--first-parent", "--format=%H %ct", ref])
+    found = next((commit for when, commit in log if when <= at), None)
+    if found is None:
+        return PastCommit(None, f"branch {branch!r} has no commit at or before {stamp}")
+    return PastCommit(found)
 
 
 @dataclass
@@ -174,3 +227,56 @@ def snapshot(cwd: Path) -> GitSnapshot | None:
     url = remote_url(cwd)
     name = (repo_name_from_url(url) if url else None) or (toplevel or cwd).name
     return GitSnapshot(commit, branch, url, name, dirty, toplevel)
+
+
+@dataclass(frozen=True)
+class DatedCommit:
+    when: datetime
+    message: str
+    files: dict[str, str]  # path relative to the repository → its whole new content
+
+
+_DEMO_PERSON = ("Demo Dev", "dev@example.com")
+
+
+def create_repository(root: Path, commits: list[DatedCommit], *, branch: str, remote: str) -> bool:
+    """A new repository at `root` with `commits` on `branch`, made with git itself and nothing
+    of the user's git configuration (no signing, hooks or templates): the same content, times
+    and author give the same commit ids on every machine. False when git cannot run."""
+    env = {
+        **os.environ,
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": _DEMO_PERSON[0],
+        "GIT_AUTHOR_EMAIL": _DEMO_PERSON[1],
+        "GIT_COMMITTER_NAME": _DEMO_PERSON[0],
+        "GIT_COMMITTER_EMAIL": _DEMO_PERSON[1],
+    }
+    settings = ["-c", "commit.gpgsign=false", "-c", f"core.hooksPath={os.devnull}"]
+
+    def run(*args: str, when: datetime | None = None) -> None:
+        stamp = when.isoformat() if when else None
+        dates = {"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp} if stamp else {}
+        subprocess.run(
+            ["git", *settings, *args],
+            cwd=root,
+            env={**env, **dates},
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        run("init", "-q")
+        run("symbolic-ref", "HEAD", f"refs/heads/{branch}")
+        run("remote", "add", "origin", remote)
+        for commit in commits:
+            for name, text in commit.files.items():
+                (root / name).parent.mkdir(parents=True, exist_ok=True)
+                (root / name).write_text(text, encoding="utf-8")
+            run("add", "--", *commit.files)
+            run("commit", "-q", "--no-verify", "-m", commit.message, when=commit.when)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return True

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 
 from claudetracing.enrichments.api import Enrichment, TurnContext
@@ -66,15 +68,25 @@ def _written(tool: ToolCall) -> list[str]:
 
 
 def _enrich(context: TurnContext) -> dict[str, object]:
-    base = (context.repo_root or context.cwd).resolve()
+    recorded = context.turn.cwd
+    if isinstance(recorded, str) and os.path.isabs(recorded) and not Path(recorded).is_dir():
+        # Imported where the session's folder does not exist (a colleague's transcripts, a
+        # moved checkout): its paths mean what they meant there, relative to the folder the
+        # transcript recorded, which nothing here can resolve.
+        where = os.path.normpath(recorded)
+        return _relative(context, where, lambda raw: os.path.normpath(os.path.join(where, raw)))
+    base = str((context.repo_root or context.cwd).resolve())
+    return _relative(context, base, lambda raw: str((context.cwd / raw).resolve()))
+
+
+def _relative(context: TurnContext, base: str, absolute: Callable[[str], str]) -> dict[str, object]:
     found: set[str] = set()
     for tool in context.turn.run.walk_tool_calls():
         for raw in _written(tool):
-            path = Path(raw) if Path(raw).is_absolute() else context.cwd / raw
-            try:
-                found.add(Path(path.resolve()).relative_to(base).as_posix())
-            except ValueError:
+            path = absolute(raw)
+            if path == base or not path.startswith(base.rstrip("/") + "/"):
                 continue  # outside the repository: not this repository's change
+            found.add(Path(os.path.relpath(path, base)).as_posix())
     return {"modified": sorted(found), "count": len(found)}
 
 

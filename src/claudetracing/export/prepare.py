@@ -76,6 +76,20 @@ def metadata_only(config: Config) -> bool:
     return mode == "metadata"
 
 
+GIT_METADATA = {  # MLflow's own git fields of a trace ← the git enrichment's tags
+    "mlflow.source.git.commit": "git.commit_id",
+    "mlflow.source.git.branch": "git.branch",
+    "mlflow.source.git.repoURL": "git.remote_url",
+}
+
+
+def git_metadata(tags: dict[str, str]) -> dict[str, str]:
+    """MLflow fills these from the exporting process's own folder (whatever repository the
+    worker or `traces import` runs in, read once per process). They say the turn's: the same
+    values as its git tags, blank without them."""
+    return {field: tags.get(tag, "") for field, tag in GIT_METADATA.items()}
+
+
 class Preparer:
     """One repository's preparation: built once per exporter, applied to each turn."""
 
@@ -117,6 +131,7 @@ class Preparer:
                         seen[value] = self.redactor.redact_text(value)
                     node.attributes[key], count = seen[value]
                     redactions += count
+        trace.metadata.update(git_metadata(trace.tags))
         trace.tags[ENRICHMENTS_TAG] = ",".join(sorted(self.enabled)) or "none"
         trace.tags[REDACTIONS_TAG] = str(redactions)
         trace.tags[CONTENT_TAG] = "metadata" if self.metadata_only else "full"

@@ -30,8 +30,10 @@ class SessionWriter:
         start: datetime,
         agent_id: str | None = None,
         seed: int = 0,
+        git_branch: str = "main",
     ) -> None:
         self.path = path
+        self.git_branch = git_branch
         self.session_id = session_id
         self.cwd = cwd
         self.clock = start
@@ -63,7 +65,7 @@ class SessionWriter:
             "cwd": self.cwd,
             "sessionId": self.session_id,
             "version": VERSION,
-            "gitBranch": "main",
+            "gitBranch": self.git_branch,
         }
         if self.agent_id:
             base["agentId"] = self.agent_id
