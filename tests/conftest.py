@@ -82,3 +82,18 @@ def repo(tmp_path: Path, isolated: Path) -> Path:
     git(root, "commit", "-q", "-m", "initial")
     git(root, "remote", "add", "origin", "https://github.com/acme/widgets.git")
     return root
+
+
+@pytest.hookimpl(trylast=True)  # after -m has deselected: shards share what is left
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`TRACES_TEST_SHARD=i/n` keeps every n-th test file, from the i-th (scripts/test runs the
+    tests that do not drive Claude Code as two shards side by side, so both cores work once the
+    real-CLI tests, which mostly wait, are done). Whole files, so module fixtures are built once."""
+    shard = os.environ.get("TRACES_TEST_SHARD")
+    if not shard:
+        return
+    index, count = (int(part) for part in shard.split("/"))
+    files = sorted({str(item.path) for item in items})
+    mine = {path for n, path in enumerate(files) if n % count == index}
+    config.hook.pytest_deselected(items=[i for i in items if str(i.path) not in mine])
+    items[:] = [i for i in items if str(i.path) in mine]

@@ -215,7 +215,7 @@ def test_the_hook_event_stays_in_the_spool_marked_held_until_the_turn_lands(
     assert "wait for a background subagent" in held.held
     # status tells a held turn from a failing one
     shown = traces("status", "--offline", cwd=repo)  # not set up here: only the spool matters
-    assert "1 of them wait for a background subagent" in shown.stdout
+    assert "1 of this repository's pending wait for a background subagent" in shown.stdout
 
     session.subagent_finishes()
     path = session.save()

@@ -40,7 +40,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "history",
         "Run the pipeline on bundled sample sessions into the local store and show the result.",
     ),
-    "ui": ("history", "Open the MLflow UI on the embedded local store."),
+    "ui": (
+        "history",
+        "Open the MLflow UI on the embedded local store. Ctrl-C (or closing the terminal) stops "
+        "the server and all its processes.",
+    ),
     "list": (
         "query_cmds",
         "Experiments that follow the convention: trace counts, failed tool calls, last activity.",

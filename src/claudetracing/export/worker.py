@@ -408,6 +408,7 @@ def main() -> int:
     signal.alarm(MAX_LIFETIME_S)
     try:
         report = drain()
+        _write_status(exporter_stopped=None)  # whatever stopped an earlier run is gone
         log.info(
             "drain: %d exported, %d already there, %d retrying, %d failed, %d corrupt%s",
             len(report.exported),
@@ -420,7 +421,7 @@ def main() -> int:
     except TracesError as exc:  # e.g. the lock file is not a file: one line, for `status`
         reason = one_line(exc.message, exc.hint)
         log.error("exporter stopped: %s", reason)
-        _write_status(last_error=reason, last_error_at=time.time())
+        _write_status(last_error=reason, last_error_at=time.time(), exporter_stopped=reason)
     except BaseException:
         log.exception("exporter crashed; entries stay in the spool for the next run")
     return 0
