@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,14 @@ def with_hooks(settings: dict[str, Any], events: tuple[str, ...] = HOOK_EVENTS) 
 
 def without_hooks(settings: dict[str, Any]) -> dict[str, Any]:
     """A copy with our hooks gone, and any group, event or `hooks` key they leave empty."""
+    return without_matching_hooks(settings, _is_ours)
+
+
+def without_matching_hooks(
+    settings: dict[str, Any], matches: Callable[[Any], bool]
+) -> dict[str, Any]:
+    """A copy without the hooks `matches` picks, and any group, event or `hooks` key they
+    leave empty (what was empty before stays)."""
     result = copy.deepcopy(settings)
     hooks = result.get("hooks")
     if not isinstance(hooks, dict):
@@ -112,7 +121,7 @@ def without_hooks(settings: dict[str, Any]) -> dict[str, Any]:
         kept = []
         for group in groups:
             if isinstance(group, dict) and isinstance(group.get("hooks"), list):
-                inner = [h for h in group["hooks"] if not _is_ours(h)]
+                inner = [h for h in group["hooks"] if not matches(h)]
                 if not inner and len(inner) != len(group["hooks"]):
                     continue
                 group = {**group, "hooks": inner}

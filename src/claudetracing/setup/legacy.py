@@ -7,10 +7,9 @@ session a second time, differently; so `init` removes exactly those and nothing 
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
-from claudetracing.core import keys
+from claudetracing.core import claude_settings, keys
 
 HOOK_MARKERS = (
     "mlflow.claude_code.hooks import stop_hook_handler",
@@ -48,28 +47,7 @@ def found(settings: dict[str, Any]) -> list[str]:
 
 def without_legacy(settings: dict[str, Any]) -> dict[str, Any]:
     """A copy without the old hooks and `environment` keys (and what they leave empty)."""
-    result = copy.deepcopy(settings)
-    hooks = result.get("hooks")
-    if isinstance(hooks, dict):
-        for event in list(hooks):
-            groups = hooks[event]
-            if not isinstance(groups, list):
-                continue
-            kept = []
-            for group in groups:
-                inner = group.get("hooks") if isinstance(group, dict) else None
-                if isinstance(inner, list) and any(_is_legacy(h) for h in inner):
-                    rest = [h for h in inner if not _is_legacy(h)]
-                    if not rest:
-                        continue
-                    group = {**group, "hooks": rest}
-                kept.append(group)
-            if kept or not groups:
-                hooks[event] = kept
-            else:
-                del hooks[event]
-        if not hooks and settings.get("hooks"):
-            del result["hooks"]
+    result = claude_settings.without_matching_hooks(settings, _is_legacy)
     env = result.get(ENV_SECTION)
     if isinstance(env, dict):
         for key in ENV_KEYS:
