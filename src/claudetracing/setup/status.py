@@ -179,11 +179,12 @@ def gather(root: Path, *, check_backend: bool = True) -> StatusReport:
         at = failure.get("at")
         if isinstance(at, float) and at > (report.last_error_at or 0):
             report.last_error, report.last_error_at = finding.what, at
-    stopped = worker.read_status().get("exporter_stopped")
+    exporter = worker.read_status()
+    stopped = exporter.get("exporter_stopped")
     if isinstance(stopped, str) and stopped:  # a run-level stop holds back every repository
         what, fix = failures.split_line(stopped)
         report.problems.append(Problem(f"the exporter stopped: {what}", _with_flush(fix)))
-        at = worker.read_status().get("last_error_at")
+        at = exporter.get("last_error_at")
         if isinstance(at, float) and at > (report.last_error_at or 0):
             report.last_error, report.last_error_at = stopped, at
     if hooks:
