@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -84,16 +85,67 @@ def repo(tmp_path: Path, isolated: Path) -> Path:
     return root
 
 
+DURATIONS = Path(__file__).parent / "durations.json"
+
+
+def _weights(files: list[str]) -> dict[str, float]:
+    """Each file's last measured seconds (tests/durations.json); a file not yet measured
+    weighs as much as the median one."""
+    import json
+
+    root = Path(__file__).parent.parent
+    try:
+        known = {str(root / k): float(v) for k, v in json.loads(DURATIONS.read_text()).items()}
+    except (OSError, ValueError, AttributeError):
+        known = {}
+    measured = [known[f] for f in files if f in known]
+    default = statistics.median(measured) if measured else 1.0
+    return {f: known.get(f, default) for f in files}
+
+
+def shard_of(files: list[str], count: int) -> dict[str, int]:
+    """Whole files to shards, heaviest first onto the lightest shard: deterministic, so every
+    shard process computes the same split."""
+    weights = _weights(files)
+    loads = [0.0] * count
+    assigned: dict[str, int] = {}
+    for path in sorted(files, key=lambda f: (-weights[f], f)):
+        target = loads.index(min(loads))
+        assigned[path] = target
+        loads[target] += weights[path]
+    return assigned
+
+
 @pytest.hookimpl(trylast=True)  # after -m has deselected: shards share what is left
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`TRACES_TEST_SHARD=i/n` keeps every n-th test file, from the i-th (scripts/test runs the
-    tests that do not drive Claude Code as two shards side by side, so both cores work once the
-    real-CLI tests, which mostly wait, are done). Whole files, so module fixtures are built once."""
+    """`TRACES_TEST_SHARD=i/n` keeps the i-th of n shards of the test files, balanced by their
+    measured time (scripts/test runs the tests that do not drive Claude Code as two shards side
+    by side, so both cores work once the real-CLI tests, which mostly wait, are done). Whole
+    files, so module fixtures are built once."""
     shard = os.environ.get("TRACES_TEST_SHARD")
     if not shard:
         return
     index, count = (int(part) for part in shard.split("/"))
-    files = sorted({str(item.path) for item in items})
-    mine = {path for n, path in enumerate(files) if n % count == index}
+    assigned = shard_of(sorted({str(item.path) for item in items}), count)
+    mine = {path for path, n in assigned.items() if n == index}
     config.hook.pytest_deselected(items=[i for i in items if str(i.path) not in mine])
     items[:] = [i for i in items if str(i.path) in mine]
+
+
+_spent: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """With TRACES_TEST_DURATIONS_OUT set, add up each file's setup, call and teardown time
+    (scripts/test-durations merges the shards' files into tests/durations.json)."""
+    if os.environ.get("TRACES_TEST_DURATIONS_OUT"):
+        path = report.nodeid.split("::", 1)[0]
+        _spent[path] = _spent.get(path, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    out = os.environ.get("TRACES_TEST_DURATIONS_OUT")
+    if out and _spent:
+        import json
+
+        Path(out).write_text(json.dumps(_spent, indent=1, sort_keys=True), encoding="utf-8")
