@@ -171,6 +171,14 @@ AWS_SECRET = "Mk/QwOH9JYm2hlBv" + "VSuR1jvfmYCfGh/VdDMWB398"
             "PGPASSWORD=[REDACTED:secret-assignment] psql -h localhost -U app",
         ),
         ("MYSQL_PWD=postgres mysql -u app", "MYSQL_PWD=[REDACTED:secret-assignment] mysql -u app"),
+        (  # a command of a JSON string, on the line after another: `\nPGPASSWORD=`
+            json.dumps({"command": "set -e\nPGPASSWORD=hunter psql -h db"}),
+            json.dumps({"command": "set -e\nPGPASSWORD=[REDACTED:secret-assignment] psql -h db"}),
+        ),
+        (
+            json.dumps({"command": "cd app\nMYSQL_PWD=hunter mysql -u app"}),
+            json.dumps({"command": "cd app\nMYSQL_PWD=[REDACTED:secret-assignment] mysql -u app"}),
+        ),
         (
             "sshpass -p hunter ssh -p 2222 deploy@10.0.0.5",
             "sshpass -p [REDACTED:cli-password] ssh -p 2222 deploy@10.0.0.5",
