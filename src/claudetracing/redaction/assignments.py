@@ -23,14 +23,14 @@ __all__ = ["ASSIGNMENT", "HINTS", "assignment_finder"]
 _VALUE = r"""
     [ \t]*
     (?:
-        (?P<q>\\?["'`])(?P<qv>[^\s"'`\\]+)(?P=q)       # "value", 'value', \"value\"
+        (?P<q>\\*["'`])(?P<qv>[^\s"'`\\]+)(?P=q)   # "value", 'value', \"value\"
       | (?P<uv>[^\s"'`\\,;()\[\]{}<>|&]+)              # value
     )
 """
 _ASSIGN = (
     r"""
     (?![a-z0-9_.-])                                   # the key ends with the keyword
-    (?:\\?["'`])?\]?                                  # "key", os.environ["KEY"]
+    (?:\\*["'`])?\]?                                  # "key", os.environ["KEY"]
     (?P<pre>[ \t]*)(?P<sep>:=|=(?![=>~])|:(?![:/]))   # not ==, =>, ::, ://
     (?P<post>[ \t]*)
 """
@@ -100,6 +100,8 @@ def _key_start(data: bytes, m: re.Match[bytes]) -> int:
     i, lo = kw_start, max(0, kw_start - 100)
     while i > lo and data[i - 1] in KEY_BYTES:
         i -= 1
+    if i > 0 and data[i - 1] == 0x5C and data[i] in b"ntr":  # `\nDB_PASSWORD=`: a JSON escape
+        i += 1
     return i
 
 

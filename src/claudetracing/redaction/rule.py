@@ -6,7 +6,17 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-__all__ = ["Accept", "BSpan", "BuiltinRule", "Finder", "Rule", "Span", "char_offsets", "text_of"]
+__all__ = [
+    "Accept",
+    "BSpan",
+    "BuiltinRule",
+    "Example",
+    "Finder",
+    "Rule",
+    "Span",
+    "char_offsets",
+    "text_of",
+]
 
 Span = tuple[int, int]
 # The built-in rules match UTF-8 bytes (`data`) or its ASCII-lowered copy (`low`, same
@@ -34,6 +44,34 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Example:
+    """A realistic case of what a rule redacts: `before`, then the secret, then `after`.
+
+    The secret is given in `pieces`, joined when used, so that no whole token sits in the source
+    for a secret scanner (GitHub push protection) to flag. An example with nothing around it
+    and no whitespace in it is a token the rule finds anywhere: the generated tests also put it
+    in URLs and in a header. Every example is also put in JSON, in JSON escaped in a JSON
+    string, and at the start and the end of a line.
+    """
+
+    pieces: tuple[str, ...]
+    before: str = ""
+    after: str = ""
+
+    @property
+    def secret(self) -> str:
+        return "".join(self.pieces)
+
+    @property
+    def text(self) -> str:
+        return self.before + self.secret + self.after
+
+    @property
+    def standalone(self) -> bool:
+        return not (self.before or self.after or any(c.isspace() for c in self.secret))
+
+
+@dataclass(frozen=True)
 class BuiltinRule(Rule):
     """A default rule (the public view is `name`, `pattern` and `group`).
 
@@ -43,7 +81,9 @@ class BuiltinRule(Rule):
     `gate`: check the hints before running the regex (measured: when the regex starts with a
     literal, ``re`` finds it faster than ``bytes.__contains__`` does, so most rules don't).
     `accept`: decides on each match and returns the span to redact. `finder`: replaces the
-    regex loop.
+    regex loop. `kind`: the table of docs/redaction.md the rule is listed in ("token": found
+    by its shape, "place": by where it is), `doc`: its row there (rules of one name share a
+    row, their `doc`s joined), `examples`: what it redacts (the generated tests use them).
     """
 
     fast: re.Pattern[bytes] | None = None
@@ -53,6 +93,9 @@ class BuiltinRule(Rule):
     gate: bool = False
     accept: Accept | None = None
     finder: Finder | None = None
+    kind: str = "token"
+    doc: str = ""
+    examples: tuple[Example, ...] = ()
 
     def spans(self, text: str) -> Iterator[Span]:
         data = text.encode("utf-8", "surrogatepass")

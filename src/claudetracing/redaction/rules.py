@@ -16,21 +16,31 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from claudetracing.redaction.assignments import ASSIGNMENT, HINTS, assignment_finder
+from claudetracing.redaction.commands import OPTION_VALUE, SAME_COMMAND, option_finder
 from claudetracing.redaction.judge import BARE_WORD, MAX_VALUE, machine_like, unlike_secret
 from claudetracing.redaction.pem import PEM_BEGIN, private_key_finder
-from claudetracing.redaction.rule import Accept, BSpan, BuiltinRule, Finder, Rule, text_of
+from claudetracing.redaction.rule import (
+    Accept,
+    BSpan,
+    BuiltinRule,
+    Example,
+    Finder,
+    Rule,
+    text_of,
+)
 
 __all__ = ["DEFAULT_RULES", "default_rules", "trigger"]
 
 
 def _lit(literal: str, before: str = "A-Za-z0-9") -> str:
-    """`literal`, not preceded by a character of the class `before`.
+    """`literal`, not preceded by a character of the class `before` (unless that character
+    ends a JSON escape, as in `\\nghp_...`: a token at the start of a line of a JSON string).
 
     The look-behind comes after the literal so the regex still starts with the literal, which
     lets ``re`` jump from one occurrence to the next instead of trying every position.
     """
     lit = re.escape(literal)
-    return f"{lit}(?<![{before}]{lit})"
+    return f"{lit}(?:(?<![{before}]{lit})|(?<=\\\\[ntr]{lit}))"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -67,6 +77,26 @@ _accept_password = _accept_value("v")
 _accept_url_password = _accept_value("pw", numbers=True)
 _accept_cli_password = _accept_value("pw", also=_cli_password)
 _accept_token = _accept_value("v", also=machine_like)
+# The value of a password option (`mysql -p...`, `sshpass -p ...`): any value, not the next
+# option.
+_accept_option_password = _accept_value(
+    "v", numbers=True, also=lambda value: not value.startswith("-")
+)
+
+
+def _mixed_case_key(value: str) -> bool:
+    # A secret access key is 40 random base64 characters: both cases and a digit, + or /
+    # (a git SHA, a word or an id is not). AWS's documented example key is kept, as its id is.
+    return (
+        any(c.isupper() for c in value)
+        and any(c.islower() for c in value)
+        and any(c.isdigit() or c in "+/" for c in value)
+        and "EXAMPLE" not in value
+    )
+
+
+# A secret access key right after its key id, with no label (`AKIA... / <secret>`, CSV).
+_accept_paired_aws_secret = _accept_value("v", also=_mixed_case_key)
 
 
 def _accept_base64_private_key(data: bytes, m: re.Match[bytes]) -> BSpan | None:
@@ -129,6 +159,20 @@ def _signature_finder() -> Finder:
 # The default rules, most specific first: on overlap, the earlier rule names the finding.
 
 _TOKEN_CHARS = "A-Za-z0-9_-"
+# Commands that take a password as an option, and the option (its value follows it).
+_MYSQL = _lit("mysql", "A-Za-z0-9_") + r"[a-z]*[ \t]"  # mysql, mysqldump, mysqladmin, ...
+_MARIADB = _lit("mariadb", "A-Za-z0-9_") + r"[a-z-]*[ \t]"
+_MYSQL_OPTION = r"-(?<![\w-]-)(?:p|-pass(?:word)?=)"  # -p<password>, --password=<password>
+_REDIS_CLI = _lit("redis-cli", "A-Za-z0-9_-") + r"[ \t]"
+_REDIS_OPTION = r"-(?<![\w-]-)(?:a|-pass)[ \t]+"  # -a <password>, --pass <password>
+
+
+def _options(program: str, option: str) -> Callable[[], Finder]:
+    return functools.partial(option_finder, program, option, _accept_option_password)
+
+
+def _ex(*pieces: str, before: str = "", after: str = "") -> Example:
+    return Example(pieces, before, after)
 
 
 def _spec(
@@ -136,6 +180,9 @@ def _spec(
     regex: str,
     *,
     hints: tuple[str, ...],
+    doc: str,
+    examples: tuple[Example, ...],
+    kind: str = "token",
     trigger: str = "",
     gate: bool = False,
     group: str | None = None,
@@ -156,7 +203,16 @@ def _spec(
         gate=gate,
         accept=accept,
         finder=finder() if finder else None,
+        kind=kind,
+        doc=doc,
+        examples=examples,
     )
+
+
+def _pem_key_base64() -> str:
+    """A (cut) PEM private key, base64-encoded as Kubernetes secrets hold it."""
+    pem = "-----BEGIN " + "PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END"
+    return binascii.b2a_base64(pem.encode(), newline=False).decode()
 
 
 @functools.cache
@@ -169,17 +225,42 @@ def default_rules() -> tuple[BuiltinRule, ...]:
             hints=("PRIVATE KEY",),
             gate=True,
             finder=private_key_finder,
+            doc="PEM private key blocks, `-----BEGIN ... PRIVATE KEY-----` through `-----END ... "
+            "PRIVATE KEY-----` (RSA, EC, DSA, OPENSSH, ENCRYPTED, PKCS#8, PGP `PRIVATE KEY "
+            "BLOCK`), multi-line or JSON-escaped (`\\n`), with `Proc-Type`/`DEK-Info` headers; "
+            "a truncated block (no END line) from BEGIN through its base64 lines. The whole "
+            "block is replaced.",
+            examples=(
+                _ex(
+                    "-----BEGIN RSA " + "PRIVATE KEY-----\n",
+                    "7AewQKm5Fc43fmtjMbQCXMD/cplq/6GdshYxgT7QtCd3MT7jPkwQiBvUHAQbyfQu\n",
+                    "GxRkgROi+Z4bqdelz6QMrDFg5xEw17ynGIFODPcK6PgVGoNq3vN3obI/jwSWCU03\n",
+                    "-----END RSA " + "PRIVATE KEY-----",
+                ),
+            ),
         ),
         _spec(
             "private-key",
-            _lit("LS0tLS1CRUdJTi", "A-Za-z0-9+/") + r"[A-Za-z0-9+/]{40,}={0,2}",
+            _lit("LS0tLS1CRUdJTi", "A-Za-z0-9+") + r"[A-Za-z0-9+/]{40,}={0,2}",
             hints=("LS0tLS1CRUdJTi",),
             accept=_accept_base64_private_key,
+            doc="Also a whole PEM private key encoded in base64 (`tls.key: LS0tLS1CRUdJTi...` "
+            "in Kubernetes secrets); certificates and public keys are kept.",
+            examples=(_ex(_pem_key_base64()),),
         ),
         _spec(
             "anthropic-api-key",
             _lit("sk-ant-", _TOKEN_CHARS) + r"[a-z]{2,10}\d{2}-[A-Za-z0-9_-]{20,}",
             hints=("sk-ant-",),
+            doc="`sk-ant-api03-...`, `sk-ant-admin01-...`, and the other `sk-ant-<kind><nn>-` "
+            "forms (e.g. Claude OAuth `sk-ant-oat01-`).",
+            examples=(
+                _ex(
+                    "sk-ant-" + "api03-",
+                    "CXxLgWwCOmi3xDZz6q6tyuObXBWEXWxH1KsrQZjgPfMBExxQDWDGf9GOQN",
+                    "aXEWa_eKtQ8O3zi_9ei2G81tgkfAX21U8xbAA",
+                ),
+            ),
         ),
         _spec(
             "openai-api-key",
@@ -187,31 +268,116 @@ def default_rules() -> tuple[BuiltinRule, ...]:
             + r"(?P<kind>(?:proj|svcacct|admin|None)-)?(?P<body>[A-Za-z0-9_-]{20,})",
             hints=("sk-",),
             accept=_accept_openai,
+            doc="`sk-proj-...`, `sk-svcacct-...`, `sk-admin-...`, and bare `sk-` + 32 or more key "
+            "characters with digits (legacy OpenAI keys and the many providers that copied the "
+            "format).",
+            examples=(
+                _ex(
+                    "sk-" + "proj-",
+                    "txWOPGusMVyzH28XJHLGdri1Ib",
+                    "aWGEZ1HZyoRUCrmtkaoChova8peItW3hJaZGOD",
+                ),
+            ),
         ),
         _spec(
             "databricks-token",
             _lit("dapi") + r"[0-9a-h]{32}(?:-\d{1,3})?(?![A-Za-z0-9])",
             hints=("dapi",),
+            doc="Personal access tokens: `dapi` + 32 hex, with an optional `-2` style suffix.",
+            examples=(_ex("dapi", "954c4f261bff7a01", "cc4b417dcfeeea50"),),
         ),
         _spec(
             "databricks-oauth-secret",
             _lit("do") + r"(?:se|au)[0-9a-h]{32}(?:-\d{1,3})?(?![A-Za-z0-9])",
             hints=("dose", "doau"),
+            doc="`dose` + 32 hex (service principal OAuth secrets), `doau` + 32 hex (refresh "
+            "tokens),",
+            examples=(_ex("dose", "f21bc3bdaeaefe3b", "0a35c3fe313e570e"),),
         ),
         _spec(
             "databricks-oauth-secret",
             _lit("dkea") + r"[0-9a-h]{32}(?:-\d{1,3})?(?![A-Za-z0-9])",
             hints=("dkea",),
+            doc="`dkea` + 32 hex.",
+            examples=(_ex("dkea", "aef6900d606cb863", "9630c2b3ce5b9278"),),
         ),
         _spec(
             "aws-access-key-id",
             _lit("A") + r"(?:KIA|SIA|BIA|CCA)[A-Z0-9]{16}(?![A-Za-z0-9])(?<!EXAMPLE)",
             hints=("AKIA", "ASIA", "ABIA", "ACCA"),
+            doc="`AKIA`, `ASIA`, `ABIA`, `ACCA` + 16 upper-case letters or digits (AWS's "
+            "documented `...EXAMPLE` ids are kept).",
+            examples=(_ex("AKIA", "5FX4KOCM", "X2BF4DU9"),),
+        ),
+        _spec(
+            "aws-secret-access-key",
+            r"secret[ _-]?access[ _-]?key(?:[ \t]*\[[^\]\n]{0,40}\])?\\?[\"']?[ \t]*[:=][ \t]*"
+            r"\\?[\"']?(?P<v>[a-z0-9/+=]{40})(?![a-z0-9/+=])",
+            hints=("access_key", "accesskey", "access-key", "access key"),
+            lower=True,
+            accept=_accept_token,
+            doc="A 40-character secret access key after `aws_secret_access_key`, "
+            "`SecretAccessKey`, `AWS_SECRET_ACCESS_KEY`, `AWS Secret Access Key [None]`, ... "
+            "(`=` or `:`),",
+            examples=(
+                _ex(
+                    "Mk/QwOH9JYm2hlBv",
+                    "VSuR1jvfmYCfGh/VdDMWB398",
+                    before="aws_secret_access_key = ",
+                ),
+                _ex(
+                    "Q8gMK+4G+d3sX/Xp",
+                    "ZQP6DHhKRZbq/xKEDgIrGpSg",
+                    before="AWS Secret Access Key [None]: ",
+                ),
+            ),
+        ),
+        _spec(
+            "aws-secret-access-key",
+            _lit("A")
+            + r"(?:KIA|SIA)[A-Z0-9]{16}(?:[ \t\r\n,:;|\"'/]|\\{1,3}[tnr\"]?){1,8}"
+            + r"(?P<v>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
+            hints=("AKIA", "ASIA"),
+            gate=True,
+            accept=_accept_paired_aws_secret,
+            doc="and one printed right after its key id with no label: `AKIA... / <secret>`, "
+            "`AKIA...,<secret>` (credentials CSV), `AKIA...<tab><secret>` (a mixed-case "
+            "40-character value with a digit, `+` or `/`).",
+            examples=(
+                _ex(
+                    "Mk/QwOH9JYm2hlBv",
+                    "VSuR1jvfmYCfGh/VdDMWB398",
+                    before="alice,AKIAIOSFODNN7EXAMPLE,",
+                    after=",https://acme.signin.aws.amazon.com/console",
+                ),
+                _ex(
+                    "Q8gMK+4G+d3sX/Xp",
+                    "ZQP6DHhKRZbq/xKEDgIrGpSg",
+                    before="deploy key: AKIAIOSFODNN7EXAMPLE / ",
+                ),
+            ),
         ),
         _spec(
             "github-token",
-            _lit("gh") + r"(?:[pousr]_[A-Za-z0-9]{30,}|ithub_pat_[A-Za-z0-9_]{40,})",
-            hints=("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+            _lit("gh") + r"[pousr]_[A-Za-z0-9]{30,}",
+            hints=("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+            doc="`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_` tokens",
+            examples=(_ex("ghp_", "JaVeU4EyfI4sEyQuh4EZ", "qf4RY6QmtHwy4jys"),),
+        ),
+        _spec(
+            "github-token",
+            _lit("github_pat_") + r"[A-Za-z0-9]{20,}_[A-Za-z0-9]{40,}",
+            hints=("github_pat_",),
+            doc="and fine-grained `github_pat_` tokens (`github_pat_` + 22 + `_` + 59 letters "
+            "and digits).",
+            examples=(
+                _ex(
+                    "github" + "_pat_",
+                    "G9YRDcNRLt759xeImkG3nH_",
+                    "XDiBDPtxDFHs2y4Y2aIf6J6FsdxYjhM5",
+                    "Ntt0EyRIlYeFxtN6jX99Xj6KX0J",
+                ),
+            ),
         ),
         _spec(
             "gitlab-token",
@@ -227,17 +393,32 @@ def default_rules() -> tuple[BuiltinRule, ...]:
                 "glimt-",
                 "glagent-",
             ),
+            doc="`glpat-` and the other `gl...-` tokens (`gldt-`, `glrt-`, `glptt-`, `glcbt-`, "
+            "`glsoat-`, `glft-`, `glimt-`, `glagent-`).",
+            examples=(_ex("glpat-", "fVGILXD1Ea", "mtwp9rWLdo"),),
         ),
         _spec(
             "slack-token",
             _lit("x") + r"(?:ox(?:e\.xox)?[abposre]-[A-Za-z0-9-]{10,}|app-[A-Za-z0-9-]{20,})",
             hints=("xox", "xapp-"),
+            doc="`xoxb-`, `xoxp-`, `xoxa-`, `xoxo-`, `xoxr-`, `xoxs-`, `xoxe-` tokens and "
+            "`xapp-` app tokens.",
+            examples=(_ex("xoxb-", "79747322820-1018198473236-", "JlsylqafaUum2e212JqY84xe"),),
         ),
         _spec(
             "slack-webhook",
             r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<s>[A-Za-z0-9_/-]{10,})",
             hints=("hooks.slack.com/",),
             group="s",
+            doc="The secret path of `https://hooks.slack.com/services/...` (also `workflows/`, "
+            "`triggers/`); the host is kept.",
+            examples=(
+                _ex(
+                    "T8X6BSE1I/BG280405RLJ/",
+                    "WQUmYLBMBl7kA7Dkbk49xJ00",
+                    before="https://hooks.slack.com/services/",
+                ),
+            ),
         ),
         _spec(
             "webhook-url",
@@ -246,50 +427,111 @@ def default_rules() -> tuple[BuiltinRule, ...]:
             hints=("/api/webhooks/", ".webhook.office.com/"),
             gate=True,
             group="s",
+            doc="The secret path of Discord (`discord.com/api/webhooks/...`) and Microsoft Teams "
+            "(`*.webhook.office.com/webhookb2/...`) incoming webhooks.",
+            examples=(
+                _ex(
+                    "7459620136470840253/",
+                    "XZfbF8gCUxObEbvPb0Kv8iWrZe5ZoUZ7YlW_xO46s",
+                    "K0KpIE3b6iRbwYH-ope_tmLtwVK",
+                    before="https://discord.com/api/webhooks/",
+                ),
+            ),
         ),
         _spec(
             "google-api-key",
             _lit("AIza", _TOKEN_CHARS) + r"[A-Za-z0-9_-]{35}(?![A-Za-z0-9_-])",
             hints=("AIza",),
+            doc="`AIza` + 35 characters.",
+            examples=(_ex("AIza", "iYsGqQUBFQeQQdE_XIP", "WKC1K6iJuAzITItF"),),
         ),
         _spec(
             "google-oauth-client-secret",
             _lit("GOCSPX-", _TOKEN_CHARS) + r"[A-Za-z0-9_-]{20,}",
             hints=("GOCSPX-",),
+            doc="`GOCSPX-` client secrets.",
+            examples=(_ex("GOCSPX-", "2ZYcZyDpTGn2YD", "0yFjFGQNEu3qHg"),),
         ),
         _spec(
             "stripe-key",
             _lit("sk_") + r"(?:live|test)_[A-Za-z0-9]{16,}",
             hints=("sk_live_", "sk_test_"),
+            doc="`sk_live_`, `sk_test_` secret keys,",
+            examples=(_ex("sk_" + "live_", "9rjtIvSgpLVF", "q40DiWs6qby1"),),
         ),
         _spec(
             "stripe-key",
             _lit("rk_") + r"(?:live|test)_[A-Za-z0-9]{16,}",
             hints=("rk_live_", "rk_test_"),
+            doc="`rk_live_`, `rk_test_` restricted keys.",
+            examples=(_ex("rk_" + "live_", "qInEcOV2CD5P", "X5X8DQv1p3t6"),),
         ),
-        _spec("stripe-webhook-secret", _lit("whsec_") + r"[A-Za-z0-9+/=]{24,}", hints=("whsec_",)),
+        _spec(
+            "stripe-webhook-secret",
+            _lit("whsec_") + r"[A-Za-z0-9+/=]{24,}",
+            hints=("whsec_",),
+            doc="`whsec_` signing secrets.",
+            examples=(_ex("whsec_", "6WLPbbsferyriXJ4", "NqDuY03gXm2ay7sD"),),
+        ),
         _spec(
             "huggingface-token",
             _lit("hf_", "A-Za-z0-9_") + r"[A-Za-z0-9]{30,}",
             hints=("hf_",),
+            doc="`hf_` + 30 or more letters and digits.",
+            examples=(_ex("hf_", "sRFkH58nc5FgcNrEV", "wVtIIrlw5ukhdCxNy"),),
         ),
-        _spec("npm-token", _lit("npm_", "A-Za-z0-9_") + r"[A-Za-z0-9]{36,}", hints=("npm_",)),
-        _spec("pypi-token", _lit("pypi-AgE") + r"[A-Za-z0-9_-]{50,}", hints=("pypi-AgE",)),
+        _spec(
+            "npm-token",
+            _lit("npm_", "A-Za-z0-9_") + r"[A-Za-z0-9]{36,}",
+            hints=("npm_",),
+            doc="`npm_` + 36 or more letters and digits.",
+            examples=(_ex("npm_", "OekN0PHXzMdBioRTrq", "GjgNGGOkj4k5bD1Y4G"),),
+        ),
+        _spec(
+            "pypi-token",
+            _lit("pypi-AgE") + r"[A-Za-z0-9_-]{50,}",
+            hints=("pypi-AgE",),
+            doc="`pypi-AgE...` upload tokens (pypi.org and test.pypi.org).",
+            examples=(
+                _ex(
+                    "pypi-" + "AgEIcHlwaS5vcmc",
+                    "2mMl5AHAbsXRO4tqHK92HPg9Yo6SbBnaspxLSbeDJbv3bG_YyisqEcQWRzbyYb",
+                    "VjTv_5IZswgNojG4vbKL-3KBu_ZQxaeVzr5Qx7pAUGMA4DDycIQyAurs0T",
+                ),
+            ),
+        ),
         _spec(
             "sendgrid-api-key",
             _lit("SG.") + r"[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}",
             hints=("SG.",),
+            doc="`SG.<id>.<secret>`.",
+            examples=(
+                _ex(
+                    "SG.", "62-jV_CmIWXgsIwuX5dYvN.", "zR0-sQKaTQv3GkXziAyipr8b32Dz9UKUeTT1kxHRiKb"
+                ),
+            ),
         ),
         _spec(
             "twilio-api-key",
             _lit("SK") + r"[0-9a-fA-F]{32}(?![A-Za-z0-9])",
             hints=("SK",),
             trigger=r"sk[0-9a-f]{32}",
+            doc="`SK` + 32 hex (API key SIDs). A Twilio auth token is caught by "
+            "`secret-assignment` when it is labelled (`TWILIO_AUTH_TOKEN=...`).",
+            examples=(_ex("SK", "79461698cec3b003", "4815aeca23fcd417"),),
         ),
         _spec(
             "jwt",
             _lit("eyJ", _TOKEN_CHARS) + r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",
             hints=("eyJ",),
+            doc="JSON Web Tokens: `eyJ...` `.` `...` `.` `...` (three base64url segments).",
+            examples=(
+                _ex(
+                    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.",
+                    "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkFsaWNlIiwiaWF0IjoxNzE2MjM5MDIyfQ.",
+                    "1bSsmAroEG7m91dZ8f5rHNy5UlvwJ_vVfXV6p8dnOkD",
+                ),
+            ),
         ),
         _spec(
             "azure-storage-key",
@@ -297,6 +539,15 @@ def default_rules() -> tuple[BuiltinRule, ...]:
             hints=("accountkey=", "sharedaccesskey="),
             lower=True,
             group="v",
+            doc="The value of `AccountKey=` / `SharedAccessKey=` in Azure connection strings.",
+            examples=(
+                _ex(
+                    "65u6KcndyjrkedU+Fp9DCq49heqfSCd/B12LDtB9SJiies04",
+                    "Bje0d2B/Vvgc86Z0g0nHQpvjsNy1z0lm2Neq0A==",
+                    before="DefaultEndpointsProtocol=https;AccountName=acmelogs;AccountKey=",
+                    after=";EndpointSuffix=core.windows.net",
+                ),
+            ),
         ),
         _spec(
             "url-signature",
@@ -305,20 +556,29 @@ def default_rules() -> tuple[BuiltinRule, ...]:
             lower=True,
             gate=True,
             finder=_signature_finder,
-        ),
-        _spec(
-            "aws-secret-access-key",
-            r"secret[_-]?access[_-]?key\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?"
-            r"(?P<v>[a-z0-9/+=]{40})(?![a-z0-9/+=])",
-            hints=("access_key", "accesskey", "access-key"),
-            lower=True,
-            accept=_accept_token,
+            doc="Signatures in signed URLs: `?sig=` / `&sig=` (Azure SAS), `&signature=`, "
+            "`X-Amz-Signature=`, `X-Goog-Signature=`, `X-Amz-Security-Token=`.",
+            examples=(
+                _ex(
+                    "XURhcrHtiWt5t6ou%2BwVpkt",
+                    "ys8yEWNxxaGP5SVZn%2FAy4%3D",
+                    before="https://acmelogs.blob.core.windows.net/exports/2024.csv"
+                    "?sv=2022-11-02&ss=b&srt=o&sp=r&se=2026-01-01T00:00:00Z&sig=",
+                ),
+            ),
         ),
         _spec(
             "url-password",
             r"://(?P<user>[^\s:/@'\"`<>()\[\]{}\\]*):(?P<pw>[^\s/@'\"`<>()\[\]{}\\?#]+)@",
             hints=("://",),
             accept=_accept_url_password,
+            kind="place",
+            doc="The password in `scheme://user:password@host` (git remotes, database and "
+            "broker URLs); user and host are kept. Placeholders (`user:password@`, "
+            "`user:${PW}@`, `user:****@`) are kept.",
+            examples=(
+                _ex("Xk9vR2m", "Q7wL4", before="postgres://app:", after="@db.internal:5432/app"),
+            ),
         ),
         _spec(
             "authorization-header",
@@ -327,6 +587,18 @@ def default_rules() -> tuple[BuiltinRule, ...]:
             hints=("authorization",),
             lower=True,
             accept=_accept_password,
+            kind="place",
+            doc="The credentials of an `Authorization:` header (`Bearer`, `Basic`, `token`, "
+            "`Bot`), in curl commands, HTTP dumps, code and JSON. `Bearer ${TOKEN}`, `Bearer "
+            '$TOKEN`, `Bearer <token>`, `f"Bearer {token}"` are kept.',
+            examples=(
+                _ex(
+                    "ZGVwbG95Ok",
+                    "hrOXZSMm1R",
+                    before="curl -H 'Authorization: Basic ",
+                    after="' https://api.example.com/v1/me",
+                ),
+            ),
         ),
         _spec(
             "bearer-token",
@@ -334,12 +606,86 @@ def default_rules() -> tuple[BuiltinRule, ...]:
             hints=("bearer",),
             lower=True,
             accept=_accept_token,
+            kind="place",
+            doc="`Bearer <token>` without the header name, when the token looks generated (16+ "
+            "characters with letters and digits).",
+            examples=(_ex("rbopF9Vi6BPk3DAEp_Ix", "A_UpNDyI8fGyQa-Go_d9", before="sent Bearer "),),
         ),
         _spec(
             "cli-user-password",
             r"-(?<![\w-]-)(?:u|-user)[ \t=]+\\?[\"']?(?P<user>[^\s:\"'\\]+):(?P<pw>[^\s\"'\\]+)",
             hints=("-u", "--user"),
             accept=_accept_cli_password,
+            kind="place",
+            doc="The password in `curl -u user:password` / `--user user:password` (not `-u "
+            "1000:1000` or `-u www-data:www-data`).",
+            examples=(
+                _ex(
+                    "8PqBk3Oz",
+                    "HBuOhS",
+                    before="curl -u deploy:",
+                    after=" https://api.example.com/v1/me",
+                ),
+            ),
+        ),
+        _spec(
+            "cli-password",
+            _MYSQL + SAME_COMMAND + _MYSQL_OPTION + OPTION_VALUE,
+            hints=("mysql",),
+            gate=True,
+            finder=_options(_MYSQL, _MYSQL_OPTION),
+            kind="place",
+            doc="The password of a database or remote-login command: `mysql -p<password>` and "
+            "`--password=<password>` (also `mysqldump`, `mysqladmin`, ... and `mariadb`),",
+            examples=(
+                _ex(
+                    "8PqBk3Oz",
+                    "HBuOhS",
+                    before="mysqldump -h db.internal -u app -p",
+                    after=" app_production > dump.sql",
+                ),
+                _ex("hunter", before="mysql -u root --password="),
+            ),
+        ),
+        _spec(
+            "cli-password",
+            _MARIADB + SAME_COMMAND + _MYSQL_OPTION + OPTION_VALUE,
+            hints=("mariadb",),
+            gate=True,
+            finder=_options(_MARIADB, _MYSQL_OPTION),
+            kind="place",
+            doc="",
+            examples=(_ex("Xk9vR2m", "Q7wL4", before="mariadb -u app -p"),),
+        ),
+        _spec(
+            "cli-password",
+            _lit("sshpass", "A-Za-z0-9_-") + r"(?:[ \t]+-[vVe])*[ \t]+-p[ \t]*" + OPTION_VALUE,
+            hints=("sshpass",),
+            gate=True,
+            accept=_accept_option_password,
+            kind="place",
+            doc="`sshpass -p <password>`,",
+            examples=(
+                _ex("8PqBk3Oz", "HBuOhS", before="sshpass -p '", after="' ssh deploy@10.0.0.5"),
+            ),
+        ),
+        _spec(
+            "cli-password",
+            _REDIS_CLI + SAME_COMMAND + _REDIS_OPTION + OPTION_VALUE,
+            hints=("redis-cli",),
+            gate=True,
+            finder=_options(_REDIS_CLI, _REDIS_OPTION),
+            kind="place",
+            doc="`redis-cli -a <password>` / `--pass <password>`. The `-p` of other tools (a "
+            "port: `docker run -p 8080:80`, `ssh -p 2222`) is kept.",
+            examples=(
+                _ex(
+                    "8PqBk3Oz",
+                    "HBuOhS",
+                    before="redis-cli -h cache.internal -a ",
+                    after=" --no-auth-warning ping",
+                ),
+            ),
         ),
         _spec(
             "netrc-password",
@@ -348,6 +694,15 @@ def default_rules() -> tuple[BuiltinRule, ...]:
             hints=("machine",),
             lower=True,
             accept=_accept_password,
+            kind="place",
+            doc="The password of a `.netrc` entry (`machine ... login ... password ...`).",
+            examples=(
+                _ex(
+                    "8PqBk3Oz",
+                    "HBuOhS",
+                    before="machine api.example.com login deploy password ",
+                ),
+            ),
         ),
         _spec(
             "secret-assignment",
@@ -356,6 +711,26 @@ def default_rules() -> tuple[BuiltinRule, ...]:
             lower=True,
             finder=assignment_finder,
             flags=re.VERBOSE,
+            kind="place",
+            doc="A value assigned to a secret-looking key: see below.",
+            examples=(
+                _ex("s3cr3t", "-Pa55", before="DB_PASSWORD="),
+                _ex("Xk9vR2m", "Q7wL4", before="PGPASSWORD=", after=" psql -h db.internal -U app"),
+                _ex("Xk9vR2m", "Q7wL4", before="MYSQL_PWD=", after=" mysql -u app"),
+                _ex(
+                    "3f9c8a7b6e5d",
+                    "4c3b2a1f0e9d",
+                    before="https://api.example.com/v1/items?page=2&api_key=",
+                    after="&limit=10",
+                ),
+                _ex(
+                    "3f9c8a7b6e5d",
+                    "4c3b2a1f0e9d",
+                    before='curl -H "X-Api-Key: ',
+                    after='" https://api.example.com/v1/items',
+                ),
+                _ex("3f9c8a7b6e5d", "4c3b2a1f0e9d", before='{"client_secret": "', after='"}'),
+            ),
         ),
     )
 
