@@ -94,8 +94,10 @@ def test_invalid_settings_are_refused_and_left_untouched(repo: Path, content: st
     assert not (repo / ".gitignore").exists()
 
 
-def test_symlinked_settings_stay_symlinks(repo: Path, local_store: Path, tmp_path: Path) -> None:
-    shared = tmp_path / "shared-settings.json"
+def test_symlinked_settings_stay_symlinks(repo: Path, local_store: Path) -> None:
+    # Inside the repository: a link that leads out is refused (test_security_repository_writes).
+    shared = repo / "config" / "shared-settings.json"
+    shared.parent.mkdir()
     shared.write_text('{"model": "opus"}\n')
     (repo / ".claude").mkdir()
     os.symlink(shared, repo / ".claude/settings.json")

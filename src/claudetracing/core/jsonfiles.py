@@ -79,7 +79,10 @@ def read_json_object(path: Path) -> JsonDocument:
 
 
 def write_text_atomic(path: Path, text: str, *, mode: int | None = None) -> None:
-    """Replace the file's content in one step. A symlink stays a symlink: its target is written."""
+    """Replace the file's content in one step. A symlink stays a symlink: its target is written
+    (in a repository only once `repo_links` found it inside). The temporary file is created
+    exclusively beside the target and renamed over it: a link swapped in at either name is
+    replaced, never followed."""
     target = path.resolve() if path.is_symlink() else path
     target.parent.mkdir(parents=True, exist_ok=True)
     if mode is None:
@@ -89,11 +92,11 @@ def write_text_atomic(path: Path, text: str, *, mode: int | None = None) -> None
             mode = 0o644
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.fchmod(fd, mode)  # the file itself, not whatever the name leads to by now
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

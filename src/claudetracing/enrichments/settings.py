@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from claudetracing.core import claude_settings
+from claudetracing.core import claude_settings, repo_links
 from claudetracing.core import config as config_mod
 from claudetracing.core.errors import TracesError
 from claudetracing.enrichments import registry as registry_mod
@@ -17,6 +17,8 @@ def enabled(root: Path) -> list[str]:
 
 def change(root: Path, *, add: tuple[str, ...] = (), remove: tuple[str, ...] = ()) -> list[str]:
     """Enable or disable enrichments for the whole team; returns the new list."""
+    team_path = claude_settings.team_settings_path(root)
+    repo_links.refuse_outside_links(root, [team_path])
     registry = registry_mod.load_registry()
     unknown = [n for n in add if n not in registry.available]
     if unknown:
@@ -34,5 +36,5 @@ def change(root: Path, *, add: tuple[str, ...] = (), remove: tuple[str, ...] = (
     def team(data: dict[str, Any]) -> dict[str, Any]:
         return claude_settings.with_env(data, {config_mod.ENRICHMENTS: value})
 
-    claude_settings.apply(claude_settings.team_settings_path(root), team)
+    claude_settings.apply(team_path, team)
     return names

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from claudetracing.core import config as config_mod
-from claudetracing.core import tracking_uri
+from claudetracing.core import repo_links, tracking_uri
 from claudetracing.core.errors import TracesError
 from claudetracing.setup import databricks, project, workspace
 
@@ -180,6 +180,7 @@ def prepare(
     in the repository; a new workspace login is the only side effect, and it is asked for.
     Warnings go to `warn` at once: they explain failures that may follow."""
     check_request(request)
+    repo_links.refuse_outside_links(root)  # before any question, login or remote step
     _note_legacy(root, request, warn)
     local, uri, profile = request.local, request.tracking_uri, request.profile
     if uri and uri.startswith("databricks"):

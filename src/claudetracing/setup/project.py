@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from claudetracing.core import claude_settings
+from claudetracing.core import claude_settings, repo_links
 from claudetracing.core import config as config_mod
 from claudetracing.core.jsonfiles import read_json_object, write_text_atomic
 from claudetracing.setup import gitignore, legacy
@@ -57,6 +57,7 @@ def _settings_plan(path: Path, transform: Transform) -> FilePlan:
 
 def plan_init(root: Path, options: SetupOptions) -> Plan:
     """What `init` would write. Reads every file strictly first: a bad one stops us early."""
+    repo_links.refuse_outside_links(root)
     experiment = options.experiment or config_mod.load(root).experiment
     team_env = dict(options.extra_team_env)
     # Checked now, before anything is written: the hook runs this path, whatever the PATH.
@@ -97,6 +98,7 @@ def plan_init(root: Path, options: SetupOptions) -> Plan:
 def apply(plan: Plan) -> list[Path]:
     """Write the plan; only files whose content changes are touched. All or nothing: if any
     write fails or is interrupted, the files already written get their old content back."""
+    repo_links.refuse_outside_links(plan.root)  # again: a link may have appeared since the plan
     written: list[FilePlan] = []
     try:
         for file in plan.files:
@@ -118,6 +120,7 @@ def apply(plan: Plan) -> list[Path]:
 
 def disable(root: Path) -> list[Path]:
     """Remove exactly what `init` added: our hooks, our env keys, our .gitignore block."""
+    repo_links.refuse_outside_links(root)
     # Read both settings files strictly before changing either: all or nothing.
     for path in (
         claude_settings.team_settings_path(root),
@@ -138,7 +141,7 @@ def disable(root: Path) -> list[Path]:
     if gitignore.uninstall(root):
         removed.append(root / ".gitignore")
     claude_dir = root / ".claude"
-    if claude_dir.is_dir() and not any(claude_dir.iterdir()):
+    if claude_dir.is_dir() and not claude_dir.is_symlink() and not any(claude_dir.iterdir()):
         claude_dir.rmdir()
     return removed
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from claudetracing.capture import spool
-from claudetracing.core import claude_settings, failures, keys, paths
+from claudetracing.core import claude_settings, failures, keys, paths, repo_links
 from claudetracing.core import config as config_mod
 from claudetracing.core.errors import TracesError
 from claudetracing.export import ledger, worker
@@ -164,6 +164,14 @@ def gather(root: Path, *, check_backend: bool = True) -> StatusReport:
             Problem(
                 f"Claude Code hooks missing in {team_path}: {', '.join(missing)}",
                 "run `traces init`",
+            )
+        )
+    for link in repo_links.outside_links(root):
+        report.problems.append(
+            Problem(
+                f"{link.what}: `traces init`, `traces disable` and `traces enrichment` write "
+                f"only through links that stay inside the repository {root}",
+                repo_links.link_fix([link]),
             )
         )
     for finding in health.hook_problems(team_path, report.hook_executable):
