@@ -309,3 +309,17 @@ def test_a_hard_linked_gitignore_is_replaced_not_written_through(
     assert done.returncode == 0, done.stderr
     assert other.read_text(encoding="utf-8") == "*.log\n"
     assert "# <<< claudetracing" in (clone / ".gitignore").read_text(encoding="utf-8")
+
+
+def test_a_folder_outside_git_under_home_is_not_taken_for_home(home: Path) -> None:
+    """Outside a git repository, the nearest folder with `.claude/settings.json` used to be the
+    project, and under HOME that is HOME itself: `init` merged our hooks into the user's own
+    Claude Code settings. `~/.claude` is Claude Code's folder, never a project's."""
+    user = _user_settings(home)
+    before = user.read_bytes()
+    folder = home / "scratch" / "notes"
+    folder.mkdir(parents=True)
+    done = traces("init", "--local", "--yes", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    assert user.read_bytes() == before
+    assert "hooks" in json.loads((folder / ".claude" / "settings.json").read_text("utf-8"))

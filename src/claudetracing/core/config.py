@@ -52,12 +52,27 @@ class Config:
 
 
 def find_root(start: Path | None = None) -> Path:
-    """The project folder: the nearest one with a `.claude` folder or a `.git`, else `start`."""
+    """The project folder: the nearest one with a `.git` or a `.claude/settings.json`, else `start`.
+
+    The folder whose `.claude` is Claude Code's own (`~/.claude`, the user's settings) is not a
+    project: outside a git repository under HOME, `init` would otherwise write our hooks into
+    the user's global settings as if they were a repository's."""
     here = (start or Path.cwd()).resolve()
+    own = _resolved(paths.claude_config_dir())
     for folder in (here, *here.parents):
-        if (folder / ".claude" / "settings.json").is_file() or (folder / ".git").exists():
+        if (folder / ".git").exists():
+            return folder
+        settings = folder / ".claude" / "settings.json"
+        if settings.is_file() and _resolved(folder / ".claude") != own:
             return folder
     return here
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a link loop
+        return path
 
 
 def repo_slug(root: Path) -> str:
