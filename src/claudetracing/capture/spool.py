@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import stat
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from claudetracing.core import paths
+from claudetracing.core.regular_files import NotRegularFile, read_regular
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -125,18 +125,10 @@ def _read(path: Path) -> bytes:
     (reading a FIFO would block the exporter for good)."""
     if os.path.islink(path):
         raise Malformed("a symbolic link, not a spool entry")
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
-            raise Malformed(f"{kind}, not a spool entry")
-        chunks = []
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
+        return read_regular(path, follow_symlinks=False)
+    except NotRegularFile as exc:
+        raise Malformed(f"{exc.strerror}: not a spool entry") from exc
 
 
 _REQUIRED = object()

@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING
 
 from claudetracing.capture import spool
 from claudetracing.core import keys, paths
-from claudetracing.core.durations import parse_duration
+from claudetracing.core.durations import format_duration, parse_duration
 from claudetracing.core.errors import TracesError
 from claudetracing.core.failures import described, one_line
+from claudetracing.core.regular_files import kind_of
+from claudetracing.export.deadline import OutOfTime, bounded
 from claudetracing.export.lock import exporter_lock
 from claudetracing.export.tally import Tally
 
@@ -35,6 +37,9 @@ BACKOFF_MAX_S = 900.0
 DEFAULT_GIVE_UP = "7d"
 DEFAULT_GIVE_UP_UNREADABLE = "10m"
 DEFAULT_BACKGROUND_WAIT = "1h"
+# Well under the detached run's 15 minutes, well over a healthy export (seconds) and the 20 s a
+# Stop may wait for its turn: a transcript or destination this slow is tried again later.
+DEFAULT_ENTRY_TIMEOUT = "2m"
 HELD_RECHECK_S = 300.0  # a held turn is looked at again this often (its release may be due)
 
 
@@ -48,6 +53,12 @@ def give_up_unreadable_after() -> float:
     gone) is retried: no backend coming back can fix it, so it fails long before the others."""
     value = os.environ.get(keys.GIVE_UP_UNREADABLE_AFTER, DEFAULT_GIVE_UP_UNREADABLE)
     return parse_duration(value, what=keys.GIVE_UP_UNREADABLE_AFTER)
+
+
+def entry_timeout() -> float:
+    """How long the export of one transcript's events may hold the exporter lock."""
+    value = os.environ.get(keys.ENTRY_TIMEOUT, DEFAULT_ENTRY_TIMEOUT)
+    return parse_duration(value, what=keys.ENTRY_TIMEOUT)
 
 
 def unreadable(transcript: Path) -> str | None:
@@ -66,8 +77,8 @@ def unreadable(transcript: Path) -> str | None:
         return None  # an I/O error may pass: retried like any other failure
     if stat.S_ISDIR(info.st_mode):
         return f"transcript {transcript} is a folder, not a file"
-    if not stat.S_ISREG(info.st_mode):
-        return f"transcript {transcript} is not a regular file"
+    if not stat.S_ISREG(info.st_mode):  # a FIFO or device: never opened
+        return f"transcript {transcript} is {kind_of(info.st_mode)}, not a regular file"
     if not os.access(transcript, os.R_OK):
         return f"transcript {transcript} cannot be read (permission denied)"
     return None
@@ -124,16 +135,22 @@ class _Drainer:
         self.held: dict[str, list[spool.Entry]] = {}
         # Entries set aside, or that could not be moved: never looked at again in this drain.
         self.aside: set[str] = set()
+        # What entries held before this drain recorded its attempt on them (see `_begin`).
+        self.before: dict[str, tuple[int, str | None]] = {}
+        # Destinations an export ran out of time against, with why: their other transcripts
+        # wait for a later run instead of each taking the same time.
+        self.stalled: dict[tuple[str, str], str] = {}
+
+    def _destination(self, entry: spool.Entry) -> tuple[str, str]:
+        return (str(_root_for(entry)), json.dumps(entry.env, sort_keys=True))
 
     def _exporter(self, entry: spool.Entry) -> Exporter:
         from claudetracing.core import config as config_mod
         from claudetracing.export.exporter import exporter_for
 
-        root = _root_for(entry)
-        environ = {**entry.env}
-        cfg = config_mod.load(root, environ=environ)
-        key = (str(root), json.dumps(environ, sort_keys=True))
+        key = self._destination(entry)
         if key not in self.exporters:
+            cfg = config_mod.load(Path(key[0]), environ={**entry.env})
             self.exporters[key] = exporter_for(cfg)
         return self.exporters[key]
 
@@ -224,7 +241,6 @@ class _Drainer:
 
     def _export_group(self, transcript: Path, batch: list[spool.Entry]) -> None:
         batch.sort(key=lambda e: e.received_at)
-        final = any(e.event in keys.FINAL_EVENTS for e in batch)
         # A resumed run can append to the ended session's file: only what began before the end
         # is taken as it stands.
         ended_at = max((e.received_at for e in batch if e.event in keys.FINAL_EVENTS), default=None)
@@ -236,6 +252,15 @@ class _Drainer:
         # A Stop without the answer's text (older versions) still says its turn is over.
         stopped_at = promise.received_at if promise is not None and hint is None else None
         session = batch[-1].session_id or transcript.stem
+        try:
+            destination = self._destination(batch[-1])
+        except Exception:  # the exporter says why, below
+            destination = None
+        if destination in self.stalled:
+            what = f"session {session}: waits: {self.stalled[destination]}"
+            self._retry_later(batch, one_line(what, "the next export tries it again"))
+            return
+        self._begin(batch, session)
         cannot = unreadable(transcript)
         if cannot:
             # No backend coming back fixes this one: it fails after the shorter give-up time.
@@ -245,41 +270,25 @@ class _Drainer:
             log.warning("export of %s cannot succeed: %s", transcript, cannot)
             self._retry_later(batch, one_line(f"session {session}: {cannot}", fix), unusable=True)
             return
+        limit = entry_timeout()
         try:
-            exporter = self._exporter(batch[-1])
-            if self.progress:
-                self.progress(f"exporting {transcript.name}")
-            deadline = time.monotonic() + TURN_WAIT_S
-            wait = background_wait()
-            while True:
-                report = exporter.export_transcript(
-                    transcript, done_hint=hint, stopped_at=stopped_at, background_wait=wait
+            # One slow transcript or destination must not hold the lock for the whole run.
+            with bounded(limit):
+                report = self._export(transcript, batch, promise, hint, stopped_at, ended_at)
+        except OutOfTime:
+            took = f"its export took longer than {format_duration(limit)}"
+            log.warning("export of %s stopped: %s", transcript, took)
+            if destination is not None:
+                self.exporters.pop(destination, None)  # interrupted mid-call: not used again
+                self.stalled[destination] = (
+                    f"an export to the same destination ran out of time (session {session}: {took})"
                 )
-                self._count(report)
-                waiting = (
-                    promise is not None
-                    and report.pending
-                    and (
-                        report.pending_started_ns is None
-                        or report.pending_started_ns / 1e9 <= promise.received_at
-                    )
-                )
-                if not waiting:
-                    break
-                if time.monotonic() >= deadline:
-                    if final:
-                        break  # the session is over: the turn is taken as it stands, below
-                    raise TracesError(
-                        f"the turn reported at Stop is not complete in {transcript} yet",
-                        "it will be retried; `traces flush` retries now",
-                    )
-                time.sleep(POLL_S)
-            if final:
-                # SessionEnd: nothing more will be written; an unfinished turn goes as it is.
-                report = exporter.export_transcript(
-                    transcript, final=True, ended_at=ended_at, background_wait=wait
-                )
-                self._count(report)
+            fix = (
+                "it is retried later and the turns queued behind it go on; if the destination "
+                f"is just slow, raise {keys.ENTRY_TIMEOUT}"
+            )
+            self._retry_later(batch, one_line(f"session {session}: {took}", fix))
+            return
         except Exception as exc:  # the exporter never dies of one transcript
             what, hint = described(exc)
             reason = one_line(f"session {session}: {what}", hint)
@@ -303,7 +312,77 @@ class _Drainer:
             self.report.done_entries += 1
         _write_status(last_success_at=time.time())
 
+    def _export(
+        self,
+        transcript: Path,
+        batch: list[spool.Entry],
+        promise: spool.Entry | None,
+        hint: str | None,
+        stopped_at: float | None,
+        ended_at: float | None,
+    ) -> Tally:
+        """The turns of one transcript exported as its events ask; the last tally."""
+        final = any(e.event in keys.FINAL_EVENTS for e in batch)
+        exporter = self._exporter(batch[-1])
+        if self.progress:
+            self.progress(f"exporting {transcript.name}")
+        deadline = time.monotonic() + TURN_WAIT_S
+        wait = background_wait()
+        while True:
+            report = exporter.export_transcript(
+                transcript, done_hint=hint, stopped_at=stopped_at, background_wait=wait
+            )
+            self._count(report)
+            waiting = (
+                promise is not None
+                and report.pending
+                and (
+                    report.pending_started_ns is None
+                    or report.pending_started_ns / 1e9 <= promise.received_at
+                )
+            )
+            if not waiting:
+                break
+            if time.monotonic() >= deadline:
+                if final:
+                    break  # the session is over: the turn is taken as it stands, below
+                raise TracesError(
+                    f"the turn reported at Stop is not complete in {transcript} yet",
+                    "it will be retried; `traces flush` retries now",
+                )
+            time.sleep(POLL_S)
+        if final:
+            # SessionEnd: nothing more will be written; an unfinished turn goes as it is.
+            report = exporter.export_transcript(
+                transcript, final=True, ended_at=ended_at, background_wait=wait
+            )
+            self._count(report)
+        return report
+
+    def _begin(self, batch: list[spool.Entry], session: str) -> None:
+        """Count the attempt before its work begins: a run killed in the middle (the detached
+        worker's 15-minute alarm, an OOM kill, a reboot) has still used it up, so an event that
+        kills every exporter reaches its give-up time instead of blocking all the ones after."""
+        now = time.time()
+        stopped = one_line(
+            f"session {session}: the exporter stopped while exporting it (killed, or out of time)",
+            f"it is retried; the details are in {paths.data_dir() / 'logs' / 'exporter.log'}",
+        )
+        for entry in batch:
+            self.before[entry.path.name] = (entry.attempts, entry.last_error)
+            entry.attempts += 1
+            entry.last_error = stopped
+            entry.next_attempt_at = now + _backoff(entry.attempts)
+            try:
+                spool.save(entry)
+            except OSError:
+                log.exception("cannot record the attempt on %s", entry.path)
+
     def _hold(self, entry: spool.Entry, reason: str) -> None:
+        # Waiting for a background subagent is no failed attempt.
+        entry.attempts, entry.last_error = self.before.get(
+            entry.path.name, (entry.attempts, entry.last_error)
+        )
         entry.held = reason
         entry.next_attempt_at = time.time() + min(HELD_RECHECK_S, background_wait())
         try:
@@ -323,21 +402,23 @@ class _Drainer:
     ) -> None:
         now = time.time()
         limit = give_up_unreadable_after() if unusable else give_up_after()
-        for entry in batch:
+        for entry in batch:  # each counted its attempt already (`_begin`), or was not tried
             if now - entry.received_at > limit:
-                entry.attempts += 1
                 self._give_up(entry, reason)
                 continue
-            entry.attempts += 1
             entry.last_error = reason
             entry.held = None
-            entry.next_attempt_at = now + min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2**entry.attempts)
+            entry.next_attempt_at = now + _backoff(entry.attempts)
             try:
                 spool.save(entry)
             except OSError:
                 log.exception("cannot update %s", entry.path)
             self.report.retrying[entry.path.name] = reason
         _write_status(last_error=reason, last_error_at=now)
+
+
+def _backoff(attempts: int) -> float:
+    return min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2.0 ** min(attempts, 20))
 
 
 def drain(

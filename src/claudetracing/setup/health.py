@@ -17,6 +17,7 @@ from pathlib import Path
 
 from claudetracing.capture import spool
 from claudetracing.core import claude_settings, keys, paths
+from claudetracing.core.regular_files import open_regular
 
 GRACE_S = 120.0  # a turn ended this recently may still be on its way to the spool
 LOOKBACK_S = 7 * 86400  # older sessions are history, and `traces import` is their way in
@@ -158,7 +159,7 @@ def turn_ended_at(transcript: Path) -> float | None:
     Reads only the file's tail: the last `user`/`assistant` record decides. An answer with no
     tool call ends a turn; anything else (a prompt, a tool call or result) means work goes on."""
     try:
-        with transcript.open("rb") as handle:
+        with open_regular(transcript) as handle:  # a FIFO named like one: never blocks
             size = handle.seek(0, os.SEEK_END)
             handle.seek(max(0, size - TAIL_BYTES))
             lines = handle.read().splitlines()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from claudetracing.core.regular_files import open_regular
 from claudetracing.transcript.model import Turn
 from claudetracing.transcript.records import Record, load_line, parse_timestamp_ns
 
@@ -198,8 +199,8 @@ def _lines_backwards(path: Path, before: int) -> Iterator[tuple[int, bytes]]:
     """The file's complete lines that end before `before` (a line start), last first, each
     with its offset. Reads 64 KiB at a time from the end: cheap however big the file is."""
     try:
-        handle = path.open("rb")
-    except OSError:
+        handle = open_regular(path)
+    except OSError:  # gone, or no regular file (a FIFO would block)
         return
     with handle:
         pos = before

@@ -8,15 +8,14 @@ from pathlib import Path
 
 from claudetracing.core import paths
 from claudetracing.core.errors import TracesError
+from claudetracing.core.regular_files import kind_of, open_regular
 from claudetracing.transcript.records import load_line, parse_timestamp_ns
 
 
 def _first_value(path: Path, key: str) -> str | None:
     """The first string `key` among a transcript's first lines."""
     try:
-        if not path.is_file():
-            return None  # a FIFO would block the read
-        with path.open("rb") as handle:
+        with open_regular(path) as handle:  # a FIFO would block the read
             for _, raw in zip(range(50), handle, strict=False):
                 try:
                     record, _ = load_line(raw.decode("utf-8", errors="replace"))
@@ -89,6 +88,11 @@ def expand(paths_given: Iterable[Path]) -> list[Path]:
             )
         elif given.is_file():
             found.append(given)
+        elif given.exists():  # a FIFO or a device: never opened
+            raise TracesError(
+                f"{given} is {kind_of(given.stat().st_mode)}, not a transcript file",
+                "give transcript files (.jsonl) or folders",
+            )
         else:
             raise TracesError(
                 f"no such file or folder: {given}", "give transcript files or folders"

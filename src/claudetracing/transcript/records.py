@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from claudetracing.core.errors import TranscriptError
+from claudetracing.core.regular_files import NotRegularFile, open_regular
 
 # Nesting kept from a record's top (real transcripts nest at most 13 deep): a deeper value is
 # replaced by TOO_DEEP, so every walk over transcript content stays far from Python's recursion
@@ -214,19 +214,18 @@ def read_transcript(
     """
     try:
         # A FIFO or device named like a transcript would block the read or never end.
-        if not stat.S_ISREG(path.stat().st_mode):
-            if path.is_dir():
-                raise TranscriptError(f"transcript is a folder, not a file: {path}")
-            raise TranscriptError(
-                f"transcript is not a regular file: {path}", "give the session's .jsonl file"
-            )
-        handle = path.open("rb")
+        handle = open_regular(path)
     except FileNotFoundError as exc:
         raise TranscriptError(
             f"transcript not found: {path}", "check the path, or run `traces import` with no paths"
         ) from exc
-    except IsADirectoryError as exc:
-        raise TranscriptError(f"transcript is a folder, not a file: {path}") from exc
+    except NotRegularFile as exc:
+        if exc.kind == "a folder":
+            raise TranscriptError(f"transcript is a folder, not a file: {path}") from exc
+        raise TranscriptError(
+            f"transcript is {exc.kind}, not a regular file: {path}",
+            "give the session's .jsonl file",
+        ) from exc
     except OSError as exc:
         raise TranscriptError(
             f"transcript cannot be read: {path} ({exc.strerror or exc})",

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from claudetracing.core.regular_files import read_regular
 from claudetracing.transcript import forks, prompt_markup, requests
 from claudetracing.transcript.model import (
     API_ERROR,
@@ -272,7 +273,7 @@ class _SessionContext:
             if folder.is_dir():
                 for meta_file in folder.glob("agent-*.meta.json"):
                     try:
-                        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+                        meta = json.loads(read_regular(meta_file))
                     except (OSError, ValueError):
                         continue
                     if isinstance(meta, dict) and isinstance(meta.get("toolUseId"), str):
@@ -343,6 +344,8 @@ class _SessionContext:
         for path in [*nested, *flat]:
             if path in self.read_files or _modified_ns(path) < not_before_ns:
                 continue
+            if not path.is_file():
+                continue  # a FIFO or folder named like one is no agent's file: never opened
             result = read_transcript(path, final=True)
             if path in flat and not any(
                 r.data.get("sessionId") == self.session_id for r in result.records[:5]
@@ -369,7 +372,7 @@ class _SessionContext:
     def _meta_for(self, agent_id: str) -> dict[str, Any]:
         path = self._subagent_dir() / f"agent-{agent_id}.meta.json"
         try:
-            meta = json.loads(path.read_text(encoding="utf-8"))
+            meta = json.loads(read_regular(path))
         except (OSError, ValueError):
             return {}
         return meta if isinstance(meta, dict) else {}
