@@ -36,7 +36,8 @@ def _private_mode(info: os.stat_result) -> int | None:
 
 def loose(root: Path) -> Iterator[tuple[Path, int]]:
     """Each folder (`root` included) and file under `root` that others may read, list or
-    change, with the mode it should have. Links are neither followed nor changed."""
+    change, with the mode it should have. Links are neither followed nor changed. (One `stat`
+    per entry, and nothing else: every export run walks the whole data folder.)"""
     try:
         info = os.stat(root)  # the data folder itself may be a link the user made
     except OSError:
@@ -46,22 +47,30 @@ def loose(root: Path) -> Iterator[tuple[Path, int]]:
     wanted = _private_mode(info)
     if wanted is not None:
         yield root, wanted
-    for folder, dirs, files in os.walk(root):  # never into a linked folder
-        for name in (*dirs, *files):
-            path = Path(folder) / name
+    folders = [str(root)]
+    while folders:
+        try:
+            with os.scandir(folders.pop()) as found:
+                entries = list(found)
+        except OSError:
+            continue  # gone meanwhile, or not ours to list
+        for entry in entries:
             try:
-                wanted = _private_mode(os.lstat(path))
+                info = entry.stat(follow_symlinks=False)
             except OSError:
-                continue  # gone meanwhile
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                folders.append(entry.path)
+            wanted = _private_mode(info)
             if wanted is not None:
-                yield path, wanted
+                yield Path(entry.path), wanted
 
 
 def tighten(root: Path) -> int:
     """Make `root` and everything of ours under it private; how many were changed. What cannot
     be changed now (a read-only disk) is left for the next run, which tries again."""
     changed = 0
-    for path, mode in list(loose(root)):
+    for path, mode in loose(root):  # a folder is made ours before it is listed
         try:
             os.chmod(path, mode)
         except OSError:
