@@ -106,6 +106,7 @@ def main() -> int:
     the exit code is 0."""
     payload: dict[str, object] = {}
     try:
+        paths.private_umask()  # its log, and the exporter it starts with all that one writes
         raw = sys.stdin.buffer.read()
         run(raw, dict(os.environ), payload)
     except BaseException as exc:

@@ -149,6 +149,11 @@ def _register() -> None:
 def run() -> None:
     from claudetracing.cli.boundary import guarded
     from claudetracing.cli.conventions import build
+    from claudetracing.core import paths
+
+    # Before anything is written: what we, MLflow, sqlite, git and the UI server create is the
+    # user's only (0700/0600), whatever their umask (their repository keeps theirs).
+    paths.private_umask()
 
     command = build()  # the group; each command is built and checked when named
     guarded(lambda: command(prog_name="traces"))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from claudetracing.core import json_layout
+from claudetracing.core import json_layout, paths
 from claudetracing.core.errors import ConfigFileError
 
 
@@ -84,7 +84,7 @@ def write_text_atomic(path: Path, text: str, *, mode: int | None = None) -> None
     exclusively beside the target and renamed over it: a link swapped in at either name is
     replaced, never followed."""
     target = path.resolve() if path.is_symlink() else path
-    target.parent.mkdir(parents=True, exist_ok=True)
+    paths.ensure_user_dir(target.parent)  # such as `.claude/`: the user's umask, not ours
     if mode is None:
         try:
             mode = target.stat().st_mode & 0o777

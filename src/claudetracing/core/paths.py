@@ -58,8 +58,58 @@ def project_key(cwd: str | Path) -> str:
     return re.sub(r"[^A-Za-z0-9]", "-", str(cwd))
 
 
+def _make_dirs(path: Path, mode: int) -> None:
+    """Create `path` and each missing level above it with exactly `mode`, whatever the umask
+    (`mkdir(parents=True)` gives the levels above the umask's mode). Levels that exist, such
+    as $HOME, are left as they are."""
+    missing: list[Path] = []
+    level = path
+    while not os.path.isdir(level) and level.parent != level:
+        missing.append(level)
+        level = level.parent
+    for level in reversed(missing):
+        try:
+            os.mkdir(level, mode)
+        except FileExistsError:
+            if not os.path.isdir(level):
+                raise
+            continue  # made by another process at the same moment, which sets its mode
+        os.chmod(level, mode)
+
+
 def ensure_private_dir(path: Path) -> Path:
-    """Create a folder only this user can read (0700), whatever the umask."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """A folder only this user can read (0700), whatever the umask, and so is every level of it
+    this call creates. `path` itself is ours: made 0700 when it exists already too."""
+    _make_dirs(path, 0o700)
     os.chmod(path, 0o700)
     return path
+
+
+def ensure_user_dir(path: Path) -> Path:
+    """A folder in the user's own files (their repository): the levels this call creates get
+    the mode the user's umask gives, not the private one our processes run under."""
+    _make_dirs(path, 0o777 & ~user_umask())
+    return path
+
+
+# What our processes create is their owner's only: 0700 folders and 0600 files, including what
+# MLflow, sqlite, git and the UI server create in our store. The user's own umask is kept for
+# the files we write into their repository.
+PRIVATE_UMASK = 0o077
+_user_umask: list[int] = []
+
+
+def private_umask() -> None:
+    """From now on this process and the processes it starts create nothing others can read."""
+    previous = os.umask(PRIVATE_UMASK)
+    if not _user_umask:
+        _user_umask.append(previous)
+
+
+def user_umask() -> int:
+    """The umask this process started with: the user's choice for their own files."""
+    if _user_umask:
+        return _user_umask[0]
+    current = os.umask(PRIVATE_UMASK)
+    os.umask(current)
+    return current

@@ -252,7 +252,7 @@ class MlflowBackend:
         import mlflow
 
         if self.is_local_sqlite:
-            paths.local_store_dir().mkdir(parents=True, exist_ok=True)
+            paths.ensure_private_dir(paths.local_store_dir())
         mlflow.set_tracking_uri(self.tracking_uri)
         client = mlflow.MlflowClient(tracking_uri=self.tracking_uri)
         try:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from claudetracing.capture import spool
-from claudetracing.core import paths
+from claudetracing.core import paths, private_files
 from claudetracing.core.errors import TracesError
 
 
@@ -28,13 +28,15 @@ def exporter_lock(wait: float = 0.0) -> Iterator[bool]:
 
     paths.ensure_private_dir(spool.spool_dir())
     _check(lock_path())
-    lock = FileLock(str(lock_path()))
+    lock = FileLock(str(lock_path()), mode=0o600)  # 0644 by default
     try:
         lock.acquire(timeout=wait)
     except Timeout:
         yield False
         return
     try:
+        # Every export run takes back what an earlier version left readable by others.
+        private_files.tighten(paths.data_dir())
         yield True
     finally:
         lock.release()

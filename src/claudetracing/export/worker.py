@@ -483,6 +483,7 @@ MAX_LIFETIME_S = 900
 
 def main() -> int:
     """`python -m claudetracing.export.worker`: the detached exporter started by the hook."""
+    paths.private_umask()  # also when an older hook, or a person, starts it
     configure_logging()
     # A hung network call must not hold the lock forever: whatever is unfinished stays in the
     # spool for the next exporter.

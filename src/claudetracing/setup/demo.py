@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from claudetracing.core import config as config_mod
-from claudetracing.core import git_info, paths
+from claudetracing.core import git_info, paths, private_files
 from claudetracing.export.backfill import run_import
 from claudetracing.export.exporter import exporter_for
 from claudetracing.export.tally import Tally
@@ -76,6 +76,7 @@ def run_demo() -> DemoResult:
     folder = paths.data_dir() / "demo"
     shutil.rmtree(folder, ignore_errors=True)
     paths.ensure_private_dir(folder)
+    private_files.tighten(paths.data_dir())  # the store it writes to: ours only
     checkout = folder / "widgets"
     made = git_info.create_repository(checkout, demo_history(), branch="main", remote=DEMO_REMOTE)
     transcripts = write_demo_sessions(folder / "projects", DEMO_CWD, DEMO_START)

@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from claudetracing.capture import spool
-from claudetracing.core import claude_settings, failures, keys, paths, repo_links
+from claudetracing.core import (
+    claude_settings,
+    failures,
+    keys,
+    paths,
+    private_files,
+    repo_links,
+    tracking_uri,
+)
 from claudetracing.core import config as config_mod
 from claudetracing.core.errors import TracesError
 from claudetracing.export import ledger, worker
@@ -122,6 +130,17 @@ def enrichment_warnings(cfg: config_mod.Config, enabled: list[str]) -> list[Prob
     return found
 
 
+def privacy_warnings(cfg: config_mod.Config) -> list[Problem]:
+    """Our data folder, and the SQLite store traces go to, when other users can read them."""
+    data = paths.data_dir()
+    found = [private_files.data_folder_exposure(data)]
+    database = tracking_uri.sqlite_path(cfg.tracking_uri)
+    if database is not None:
+        ours = database.resolve().is_relative_to(data.resolve())
+        found.extend(private_files.sqlite_store_exposure(database, ours=ours))
+    return [Problem(e.what, e.fix) for e in found if e is not None]
+
+
 def gather(root: Path, *, check_backend: bool = True) -> StatusReport:
     cfg = config_mod.load(root)
     team_path = claude_settings.team_settings_path(root)
@@ -158,6 +177,7 @@ def gather(root: Path, *, check_backend: bool = True) -> StatusReport:
     report.enrichments = registry_mod.enabled_names(cfg.get(config_mod.ENRICHMENTS))
     if check_backend and backend_ok:
         report.warnings.extend(enrichment_warnings(cfg, report.enrichments))
+    report.warnings.extend(privacy_warnings(cfg))
     missing = [e for e in claude_settings.HOOK_EVENTS if e not in hooks]
     if missing:
         report.problems.append(

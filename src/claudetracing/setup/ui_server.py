@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from claudetracing.core import paths
+from claudetracing.core import paths, private_files
 
 # Ctrl-C, `kill`, the terminal closing (Windows has no SIGHUP).
 STOP_SIGNALS = tuple(
@@ -54,7 +54,8 @@ def command(host: str, port: int, workers: int) -> list[str]:
 def serve(host: str, port: int, workers: int = 1) -> int:
     """Run the server until it exits (its exit code) or a stop signal arrives (0: stopping is
     how a user ends it). No process of the server outlives this call."""
-    paths.local_store_dir().mkdir(parents=True, exist_ok=True)
+    paths.ensure_private_dir(paths.local_store_dir())
+    private_files.tighten(paths.data_dir())  # the server writes there: ours only, as we do
     stopped: list[int] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
