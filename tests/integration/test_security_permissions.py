@@ -99,6 +99,9 @@ def test_a_fresh_install_under_umask_022_writes_nothing_others_can_read(
     assert _mode(isolated) == 0o755, "HOME, which we did not create, was changed"
     # The repository is the user's: what init creates there follows the user's umask.
     assert _mode(repo / ".claude") == 0o755
+    assert _mode(repo / ".claude" / "settings.json") == 0o644  # committed, for the team
+    # Personal settings are never committed and name this machine's paths: the owner's only.
+    assert _mode(repo / ".claude" / "settings.local.json") == 0o600
 
 
 def _loosen(top: Path) -> None:

@@ -183,9 +183,12 @@ class FileChange:
 
 
 def apply(path: Path, transform: Any) -> FileChange:
-    """Read strictly, transform, write atomically only if something changed."""
+    """Read strictly, transform, write atomically only if something changed. Personal settings
+    (never committed, holding this machine's paths) are created readable by their owner only."""
     document = read_json_object(path)
-    return FileChange(path, save_json_object(document, transform(document.data)))
+    private = path.name == personal_settings_path(path.parent.parent).name
+    data = transform(document.data)
+    return FileChange(path, save_json_object(document, data, new_mode=0o600 if private else None))
 
 
 def preview(path: Path, transform: Any) -> tuple[str, str]:

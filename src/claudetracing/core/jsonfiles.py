@@ -103,7 +103,9 @@ def write_text_atomic(path: Path, text: str, *, mode: int | None = None) -> None
         raise
 
 
-def save_json_object(document: JsonDocument, data: dict[str, Any]) -> bool:
+def save_json_object(
+    document: JsonDocument, data: dict[str, Any], *, new_mode: int | None = None
+) -> bool:
     """Write `data` back if it differs from what is on disk; True when the file changed.
 
     A file whose object ends up empty is removed rather than left as {}: settings files mean
@@ -116,5 +118,6 @@ def save_json_object(document: JsonDocument, data: dict[str, Any]) -> bool:
             return False
         document.path.unlink(missing_ok=True)
         return True
-    write_text_atomic(document.path, document.render(data))
+    mode = None if document.existed else new_mode  # an existing file keeps its own
+    write_text_atomic(document.path, document.render(data), mode=mode)
     return True
