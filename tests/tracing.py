@@ -154,3 +154,10 @@ def unrecorded_output(
                 (str(response["model"]), sent - recorded.get(str(response["id"]), sent))
             )
     return [item for outputs in by_thread.values() for item in outputs[:-1] if item[1] > 0]
+
+
+def anthropic_usage(usage: dict[str, int]) -> dict[str, int]:
+    """MLflow's trace-level token usage (input counts the cache, as MLflow's Anthropic autolog
+    does) in Anthropic's convention (input without the cache), as Claude Code and the API count."""
+    cached = usage.get("cache_read_input_tokens", 0) + usage.get("cache_creation_input_tokens", 0)
+    return {**usage, "input_tokens": usage.get("input_tokens", 0) - cached}

@@ -33,7 +33,7 @@ from tests.harness.scenarios import (
     run_case,
 )
 from tests.harness.versions import ClaudeCode
-from tests.tracing import hook_env, stored_traces, traces, wait_for_exporter
+from tests.tracing import anthropic_usage, hook_env, stored_traces, traces, wait_for_exporter
 
 pytestmark = pytest.mark.claude
 
@@ -134,7 +134,8 @@ def _traced(case: str, repo: Path, home: Path, api: MessagesAPI, claude: ClaudeC
         if s.span_type == "LLM"
     )
     assert traced == sent
-    assert _totals([dict(t.info.token_usage) for t in found]) == _expected_tokens(api, runs)
+    stored = [anthropic_usage(t.info.token_usage) for t in found]
+    assert _totals(stored) == _expected_tokens(api, runs)
     return runs, found
 
 

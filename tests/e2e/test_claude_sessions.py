@@ -19,6 +19,7 @@ from claudetracing.core import paths
 from tests.harness.scenarios import CASES, run_case
 from tests.harness.versions import ClaudeCode
 from tests.tracing import (
+    anthropic_usage,
     hook_env,
     stored_traces,
     traces,
@@ -48,7 +49,7 @@ def _root(trace: Any) -> Any:
 def _tokens(traces_: list[Any]) -> dict[str, int]:
     totals = {"input": 0, "output": 0, "cache_read": 0, "cache_creation": 0}
     for trace in traces_:
-        usage = trace.info.token_usage
+        usage = anthropic_usage(trace.info.token_usage)
         totals["input"] += usage["input_tokens"]
         totals["output"] += usage["output_tokens"]
         totals["cache_read"] += usage.get("cache_read_input_tokens", 0)

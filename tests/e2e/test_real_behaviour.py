@@ -61,7 +61,7 @@ from tests.harness.messages_api import (
     ToolUse,
     Turn,
 )
-from tests.tracing import hook_env, stored_traces, traces, wait_for_exporter
+from tests.tracing import anthropic_usage, hook_env, stored_traces, traces, wait_for_exporter
 
 # Expectations written for the oldest pinned Claude Code (2.1.197): the canary leaves them out.
 pytestmark = [pytest.mark.claude, pytest.mark.oldest_only]
@@ -114,7 +114,7 @@ def _assert_answered(trace: Any) -> None:
 def _traced_tokens(found: list[Any]) -> dict[str, int]:
     totals = dict.fromkeys(TOKEN_KEYS, 0)
     for trace in found:
-        usage = trace.info.token_usage or {}
+        usage = anthropic_usage(trace.info.token_usage or {})
         for name, (key, _) in TOKEN_KEYS.items():
             totals[name] += int(usage.get(key, 0))
     return totals
