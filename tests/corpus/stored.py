@@ -75,7 +75,7 @@ def stored_facts(traces: list[Any]) -> StoredFacts:
             if span.span_type == "LLM" and not span.attributes.get("claude_code.copied_response"):
                 facts.responses += 1
                 model = span.attributes.get("mlflow.llm.model") or "unknown"
-                usage = span.attributes.get("mlflow.chat.tokenUsage") or {}
+                usage = span.attributes.get("anthropic.usage") or {}  # input without cache
                 per_model = facts.tokens_by_model.setdefault(model, dict.fromkeys(TOKEN_KEYS, 0))
                 for name, key in TOKEN_KEYS.items():
                     per_model[name] += int(usage.get(key, 0))

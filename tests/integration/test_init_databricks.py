@@ -217,3 +217,47 @@ def test_an_expired_login_waits_in_the_spool_and_status_says_how_to_fix_it(
     flushed = traces("flush", cwd=repo)
     assert flushed.returncode == 0, flushed.stderr
     assert "1 turn(s) exported" in flushed.stderr
+
+
+def test_what_mlflows_ui_reads_survives_the_databricks_path(
+    repo: Path, databricks_workspace: StandinWorkspace, tmp_path: Path
+) -> None:
+    """Issue 17 on databricks://: the workspace's trace UI is the same front end as `traces ui`,
+    and reads the same attributes, from what the upload stored."""
+    import mlflow
+
+    ws = databricks_workspace
+    assert traces("init", "--profile", ws.profile, "--yes", "--no-verify", cwd=repo).returncode == 0
+    for name in ("failing_bash", "subagent"):
+        assert fire_hook("Stop", copy_recorded(name, tmp_path / name), repo).returncode == 0
+    assert run_exporter(settings_env(repo)).returncode == 0
+    found = json.loads(traces("search", "--since", "30d", "-f", "json", cwd=repo).stdout)
+    client = mlflow.MlflowClient(tracking_uri=f"databricks://{ws.profile}")
+    by_prompt = {}
+    for row in found:
+        trace = client.get_trace(row["trace_id"])
+        by_prompt[trace.info.request_preview] = trace
+        # what the workspace keeps: the uploaded trace data, read by its UI
+        stored = json.loads(ws.blob(row["trace_id"]).read_text())
+        assert any(
+            s["attributes"].get("mlflow.message.format") == '"anthropic"' for s in stored["spans"]
+        )
+    failing = by_prompt["Run a command that fails with exit code 3."]  # plain previews
+    assert failing.info.response_preview == "The command failed with exit code 3."
+    subagent = by_prompt["Use a subagent to list the files in this repository."]
+    assert subagent.info.response_preview == "The subagent found README.md."
+    (bash,) = [s for s in failing.data.spans if s.name == "Bash"]
+    assert [e.name for e in bash.events] == ["exception"]
+    assert bash.events[0].attributes["exception.type"] == "tool_error"
+    calls = [s for s in subagent.data.spans if s.span_type == "LLM"]
+    assert {s.name for s in calls} == {"→ Agent", "→ Bash", "answer"}
+    for span in calls:
+        assert span.attributes["mlflow.message.format"] == "anthropic"
+        assert span.inputs["messages"] and span.outputs["type"] == "message"
+        usage, own = span.attributes["mlflow.chat.tokenUsage"], span.attributes["anthropic.usage"]
+        cached = usage["cache_read_input_tokens"] + usage["cache_creation_input_tokens"]
+        assert usage["input_tokens"] == own["input_tokens"] + cached
+    tags = subagent.info.tags
+    cache = int(tags["tokens.cache_read"]) + int(tags["tokens.cache_creation"])
+    assert cache > 0
+    assert subagent.info.token_usage["input_tokens"] == int(tags["tokens.input"]) + cache

@@ -7,6 +7,7 @@ own request records."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -51,14 +52,20 @@ def _llm_spans(traces: list[TurnTrace]) -> list[tuple[SpanNode, SpanNode]]:
 
 
 def _normalized(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The API's form of the internal messages: text content as blocks, no cache markers."""
+    """The API's form of the messages as stored for MLflow's UI: text content as blocks, no
+    cache markers or thinking signatures, a `system` message's role named in its first block."""
     out = []
     for message in messages:
-        content = message["content"]
+        content, role = message["content"], message["role"]
         if isinstance(content, str):
             content = [{"type": "text", "text": content}]
-        blocks = [{k: v for k, v in b.items() if k != "cache_control"} for b in content]
-        out.append({"role": message["role"], "content": blocks})
+        marker = re.fullmatch(r"\[(\w+) message\]", content[0].get("text", "")) if content else None
+        if role == "user" and marker:
+            role, content = marker.group(1), content[1:]
+        blocks = [
+            {k: v for k, v in b.items() if k not in ("cache_control", "signature")} for b in content
+        ]
+        out.append({"role": role, "content": blocks})
     return out
 
 
@@ -87,8 +94,8 @@ def test_span_inputs_are_the_messages_the_server_received_new(case: str) -> None
     server = {s["message_id"]: s for s in _server(case) if s["message_id"]}
     checked = 0
     for _, span in _llm_spans(_traces(_main(case))):
-        if "messages" not in span.inputs:
-            continue
+        if "claude_code.request_id" not in span.attributes:
+            continue  # no request record (a fork's calls): the prompt or tool results instead
         sent = server[span.attributes["anthropic.message_id"]]
         assert _normalized(span.inputs["messages"]) == sent["new_messages"]
         checked += 1
@@ -117,13 +124,24 @@ def test_span_messages_pass_through_redaction_and_the_size_cap() -> None:
     assert "[truncated by claudetracing" in text
 
 
-def test_older_transcripts_keep_their_inputs() -> None:
+def test_older_transcripts_show_the_prompt_then_the_tool_results() -> None:
+    """Without request records, a call's messages are what it answered: the run's prompt, then
+    the results of the tools the previous call asked for."""
     folder = FIXTURES / "sessions" / "tool_call"
     path = next(p for p in folder.glob("*.jsonl") if p.name != "hooks.jsonl")
+    (turn,) = read_session(path, final=True).turns
     pairs = _llm_spans(_traces(path))
-    assert pairs
+    assert len(pairs) == 2
+    first, second = (span.inputs for _, span in pairs)
+    assert first == {
+        "model": turn.run.llm_calls[0].model,
+        "messages": [{"role": "user", "content": turn.run.prompt}],
+    }
+    (tool,) = turn.run.tool_calls
+    ((message,),) = [second["messages"]]
+    assert message["role"] == "user"
+    assert [(b["type"], b["tool_use_id"]) for b in message["content"]] == [("tool_result", tool.id)]
     for _, span in pairs:
-        assert set(span.inputs) == {"after"}
         assert "claude_code.query_source" not in span.attributes
 
 

@@ -386,9 +386,36 @@ class MlflowBackend:
     def _emit(self, mlflow: Any, trace: TurnTrace, experiment_id: str) -> str:
         """Hand the tree to MLflow span by span, with the transcript's times; the trace id."""
         root = self._start(mlflow, trace.root, None, experiment_id, trace, trace.key)
+        self._set_previews(str(root.trace_id), trace)
         self._finish_children(mlflow, trace.root, root, trace.key)
         self._end(root, trace.root)
         return str(root.trace_id)
+
+    def _set_previews(self, trace_id: str, trace: TurnTrace) -> None:
+        """The Traces list's Request/Response: our plain text, cut as MLflow cuts its own (it
+        would show the root span's inputs and outputs as JSON). As MLflow's Claude Code tracer
+        does, on the trace it holds until the root ends; without it, MLflow's JSON stays."""
+        from mlflow.tracing.constant import (
+            TRACE_REQUEST_RESPONSE_PREVIEW_MAX_LENGTH_DBX,
+            TRACE_REQUEST_RESPONSE_PREVIEW_MAX_LENGTH_OSS,
+        )
+        from mlflow.tracing.trace_manager import InMemoryTraceManager
+
+        databricks = self.tracking_uri.startswith("databricks")
+        limit = (
+            TRACE_REQUEST_RESPONSE_PREVIEW_MAX_LENGTH_DBX
+            if databricks
+            else TRACE_REQUEST_RESPONSE_PREVIEW_MAX_LENGTH_OSS
+        )
+
+        def cut(text: str) -> str:
+            return text if len(text) <= limit else text[: limit - 1] + "…"
+
+        manager = InMemoryTraceManager.get_instance()  # type: ignore[no-untyped-call]
+        with manager.get_trace(trace_id) as held:
+            if held is not None:
+                held.info.request_preview = cut(trace.request_preview)
+                held.info.response_preview = cut(trace.response_preview)
 
     def get(self, trace_id: str) -> Trace | None:
         try:
@@ -540,8 +567,10 @@ class MlflowBackend:
 
     @staticmethod
     def _end(span: LiveSpan, node: SpanNode) -> None:
-        from mlflow.entities import SpanStatus, SpanStatusCode
+        from mlflow.entities import SpanEvent, SpanStatus, SpanStatusCode
 
+        for event in node.events:
+            span.add_event(SpanEvent(event.name, event.at_ns, dict(event.attributes)))  # type: ignore[abstract]
         span.end(
             outputs=node.outputs,
             status=SpanStatus(SpanStatusCode(node.status), node.status_message),

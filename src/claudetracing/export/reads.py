@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from claudetracing.trace.builder import ANTHROPIC_USAGE_ATTRIBUTE
 from claudetracing.trace.stored import Experiment, Filters, Span, Tokens, Trace, TraceRow
 
 if TYPE_CHECKING:
@@ -195,7 +196,8 @@ def _prompt_of(info: TraceInfo) -> str:
 
 
 def _tokens(usage: dict[str, object]) -> Tokens:
-    """Tokens from MLflow's `mlflow.chat.tokenUsage` shape (input excludes the cache)."""
+    """Tokens from Anthropic's counts (input excludes the cache): `anthropic.usage`, or on spans
+    written before it the `mlflow.chat.tokenUsage` we then wrote in that convention."""
     return Tokens(
         input=_int(usage.get("input_tokens")),
         output=_int(usage.get("output_tokens")),
@@ -206,7 +208,7 @@ def _tokens(usage: dict[str, object]) -> Tokens:
 
 def _span(span: MlflowSpan) -> Span:
     attributes = span.attributes
-    usage = attributes.get("mlflow.chat.tokenUsage")
+    usage = attributes.get(ANTHROPIC_USAGE_ATTRIBUTE, attributes.get("mlflow.chat.tokenUsage"))
     cost = attributes.get("mlflow.llm.cost")
     model = attributes.get("mlflow.llm.model")
     return Span(

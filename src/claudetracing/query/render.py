@@ -182,7 +182,10 @@ def span_tree(trace: Trace) -> Tree:
 
     def add(node: Tree, span: Span) -> None:
         duration = _ms(span.duration_ms)
-        label = f"{span.name} [dim]{span.span_type}[/] {duration}"
+        name = span.name
+        if span.model and span.model != name:  # a model call is named by what it did
+            name = f"{name} · {escape(span.model)}"
+        label = f"{name} [dim]{span.span_type}[/] {duration}"
         if span.tokens is not None:
             label += (
                 f" · in {span.tokens.input:,} out {span.tokens.output:,}"

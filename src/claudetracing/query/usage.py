@@ -83,7 +83,7 @@ def _add_models(sums: dict[str, _Sum], trace: Trace) -> None:
     for span in trace.spans:
         if span.span_type != "LLM" or span.copied:
             continue  # a resumed session's copy: counted in the trace that first had it
-        model = span.model or span.name
+        model = span.model or "unknown"  # a model call is named by what it did, not its model
         total = sums[model]
         if model not in models_in_trace:
             total.turns += 1

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from claudetracing.core import keys
-from claudetracing.trace import pricing
+from claudetracing.trace import chat, pricing
+from claudetracing.trace.chat import Event
 from claudetracing.transcript import requests
 from claudetracing.transcript.model import (
     ANSWERED,
@@ -36,6 +37,10 @@ BACKGROUND_REPORTS_TAG = "claude_code.background.reports"
 # when it was answered, so this is what says a tool failed on the way (issue 17's name).
 TOOL_ERRORS_TAG = "tools.errors"
 COST_ATTRIBUTE = "mlflow.llm.cost"
+# An LLM span's tokens as Anthropic counts them (input excludes the cache): `mlflow.chat.tokenUsage`
+# follows MLflow's convention instead. Spans written before it existed have only the latter,
+# then in Anthropic's convention.
+ANTHROPIC_USAGE_ATTRIBUTE = "anthropic.usage"
 _META_SCALARS = 20  # toolUseResult fields kept as span attributes, at most
 
 
@@ -51,6 +56,7 @@ class SpanNode:
     status: str = "OK"
     status_message: str = ""
     children: list[SpanNode] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)  # `exception` on a failed span
 
     def walk(self) -> list[SpanNode]:
         nodes = [self]
@@ -67,6 +73,10 @@ class TurnTrace:
     tokens: TokenTotals
     tags: dict[str, str] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)
+    # The Traces list's Request and Response columns: the prompt as typed, the answer's text
+    # (MLflow would show the root span's inputs and outputs as JSON).
+    request_preview: str = ""
+    response_preview: str = ""
 
 
 MAX_NESTING = 100  # transcripts are cut at MAX_DEPTH levels when read; this guards the rest
@@ -121,13 +131,32 @@ class Shaper:
 
 
 def token_usage(usage: dict[str, Any]) -> dict[str, int]:
-    """MLflow's `mlflow.chat.tokenUsage` from an Anthropic usage object (input excludes cache)."""
+    """MLflow's `mlflow.chat.tokenUsage` from an Anthropic usage object, as MLflow's Anthropic
+    autolog writes it: `input_tokens` counts cache reads and writes too (Anthropic's excludes
+    them), with the cache counts beside it, and the 1-hour part of the cache writes."""
+    totals = TokenTotals()
+    totals.add_usage(usage)
+    cached = totals.cache_read + totals.cache_creation
+    result = {
+        "input_tokens": totals.input + cached,
+        "output_tokens": totals.output,
+        "total_tokens": totals.total + cached,
+        "cache_read_input_tokens": totals.cache_read,
+        "cache_creation_input_tokens": totals.cache_creation,
+    }
+    if isinstance(usage.get("cache_creation"), dict):
+        result["cache_creation_input_tokens_above_1hr"] = totals.cache_creation_1h
+    return result
+
+
+def anthropic_usage(usage: dict[str, Any]) -> dict[str, int]:
+    """The four token counts as Anthropic reports them (input excludes the cache): what our
+    reads and `tokens.*` tags use."""
     totals = TokenTotals()
     totals.add_usage(usage)
     return {
         "input_tokens": totals.input,
         "output_tokens": totals.output,
-        "total_tokens": totals.total,
         "cache_read_input_tokens": totals.cache_read,
         "cache_creation_input_tokens": totals.cache_creation,
     }
@@ -147,16 +176,12 @@ STATUS_MESSAGES = {
 }
 
 
-def _llm_span(call: LlmCall, after: list[str], shape: Shaper) -> SpanNode:
-    blocks = []
-    for block in call.blocks:
-        if block.get("type") == "thinking":
-            blocks.append({"type": "thinking", "thinking": block.get("thinking", "")})
-        elif block.get("type") in ("text", "tool_use"):
-            blocks.append(block)
-        else:
-            blocks.append({"type": block.get("type", "unknown")})
+def _llm_span(call: LlmCall, added: list[Any], shape: Shaper) -> SpanNode:
+    """One API response, as MLflow's UI draws a chat: inputs `{model, messages}` (the messages
+    this call added), outputs the response as an Anthropic message, both after redaction and
+    size caps. Named by what it did; the model is an attribute (the UI shows it as a chip)."""
     attributes: dict[str, Any] = {
+        chat.MESSAGE_FORMAT_ATTRIBUTE: chat.MESSAGE_FORMAT,
         "anthropic.stop_reason": call.stop_reason,
         "anthropic.message_id": call.key,
     }
@@ -169,15 +194,13 @@ def _llm_span(call: LlmCall, after: list[str], shape: Shaper) -> SpanNode:
         attributes[COST_ATTRIBUTE] = None
     else:
         attributes["mlflow.chat.tokenUsage"] = token_usage(call.usage)
+        attributes[ANTHROPIC_USAGE_ATTRIBUTE] = anthropic_usage(call.usage)
         cost = pricing.price(call.model, call.usage)
         # An explicit null tells MLflow not to look a price up itself (it would guess).
         attributes[COST_ATTRIBUTE] = cost.as_mlflow() if cost else None
     if call.request_id:
         attributes["anthropic.request_id"] = call.request_id
-    inputs: dict[str, Any] = {"after": after}
     if call.request is not None:
-        # The messages this call added (2.1.3xx), never the whole conversation again.
-        inputs["messages"] = shape.content(call.request.added)
         attributes.update(requests.span_attributes(call.request))
     if call.output_from_result:
         attributes["claude_code.output_tokens_source"] = "agent_result"
@@ -187,13 +210,22 @@ def _llm_span(call: LlmCall, after: list[str], shape: Shaper) -> SpanNode:
     split = call.usage.get("cache_creation")
     if isinstance(split, dict):
         attributes["anthropic.cache_creation"] = split
+    outputs: dict[str, Any] = {
+        "id": call.message_id,
+        "type": "message",
+        "role": "assistant",
+        "model": call.model,
+        "content": shape.content(chat.response_blocks(call)),
+        "stop_reason": call.stop_reason,
+        "usage": call.usage,
+    }
     return SpanNode(
-        name=call.model or "llm",
+        name=chat.call_name(call),
         span_type="LLM",
         start_ns=call.start_ns,
         end_ns=max(call.end_ns, call.start_ns),
-        inputs=inputs,
-        outputs=shape.content({"role": "assistant", "content": blocks}),
+        inputs={"model": call.model, "messages": shape.content(added)},
+        outputs=outputs,
         attributes=attributes,
     )
 
@@ -225,11 +257,10 @@ def _tool_span(tool: ToolCall, end_fallback: int, shape: Shaper, depth: int) -> 
         attributes=attributes,
     )
     if tool.is_error:
-        node.status = "ERROR"
-        node.status_message = shape.text(text_of(tool.output))[:500] or "the tool reported an error"
+        _fail(node, "tool_error", shape.text(text_of(tool.output))[:500])
+        node.status_message = node.status_message or "the tool reported an error"
     elif not tool.finished:
-        node.status = "ERROR"
-        node.status_message = "no tool result was recorded (interrupted or still running)"
+        _fail(node, "no_tool_result", "no tool result was recorded (interrupted or still running)")
     if tool.background is not None:
         # Launched in the background: the call returned at once, the subagent worked on.
         node.attributes["subagent.background"] = True
@@ -239,6 +270,11 @@ def _tool_span(tool: ToolCall, end_fallback: int, shape: Shaper, depth: int) -> 
             node.attributes["subagent.background.unfinished"] = tool.background.released
     if tool.subagent is not None:
         child = _agent_span(tool.subagent, shape, depth + 1)
+        answer = chat.subagent_answer(tool, tool.subagent)
+        if answer is not None:
+            # The subagent's own lines lack its answer (file gone, older layout): its result has it.
+            child.outputs = shape.content({"answer": answer})
+            child.attributes["subagent.answer_source"] = "tool_result"
         node.children.append(child)
         node.end_ns = max(node.end_ns, child.end_ns)
     elif tool.name in SUBAGENT_TOOLS:
@@ -248,18 +284,19 @@ def _tool_span(tool: ToolCall, end_fallback: int, shape: Shaper, depth: int) -> 
 
 def _children(run: AgentRun, shape: Shaper, depth: int) -> list[SpanNode]:
     nodes: list[SpanNode] = []
-    after: list[str] = ["prompt"]
+    prompt: str | None = run.prompt  # what the run's first call answered
+    results: list[ToolCall] = []  # tools whose results the next call answers
     steps = run.steps
     for index, step in enumerate(steps):
         if isinstance(step, LlmCall):
-            nodes.append(_llm_span(step, after, shape))
-            after = []
+            nodes.append(_llm_span(step, chat.added_messages(step, prompt, results), shape))
+            prompt, results = None, []
         elif isinstance(step, Notice):
             nodes.append(_notice_span(step, shape))
         else:
             later = [s.start_ns for s in steps[index + 1 :] if isinstance(s, LlmCall)]
             nodes.append(_tool_span(step, later[0] if later else run.end_ns, shape, depth))
-            after.append(f"tool_result:{step.id}")
+            results.append(step)
     for side in run.side_runs:
         node = _agent_span(side, shape, depth + 1)
         node.attributes["subagent.launched_by"] = "claude_code"  # no tool call of the model
@@ -279,9 +316,16 @@ def _notice_span(notice: Notice, shape: Shaper) -> SpanNode:
         attributes={"claude_code.synthetic": True, "claude_code.api_error": notice.api_error},
     )
     if notice.api_error:
-        node.status = "ERROR"
-        node.status_message = shape.text(notice.text)[:500] or "API error"
+        _fail(node, "api_error", shape.text(notice.text)[:500] or "API error")
     return node
+
+
+def _fail(node: SpanNode, kind: str, message: str) -> None:
+    """ERROR, with the `exception` event MLflow's UI needs to show the span as failed (status
+    alone looks normal there): `kind` and the (already redacted, capped) message."""
+    node.status = "ERROR"
+    node.status_message = message
+    node.events.append(chat.exception_event(kind, message or kind, node.end_ns))
 
 
 def _agent_span(run: AgentRun, shape: Shaper, depth: int) -> SpanNode:
@@ -351,13 +395,13 @@ def build_trace(
     for name, value in turn.prompt_context.items():
         root.attributes[f"claude_code.prompt.{name}"] = shape.text(value)
     if turn.outcome != ANSWERED:
-        root.status = "ERROR"
         notices = [n.text for n in turn.run.notices if n.api_error]
-        root.status_message = STATUS_MESSAGES.get(
+        message = STATUS_MESSAGES.get(
             turn.outcome, "the turn ended without a final answer (on a tool call, or no response)"
         )
         if notices:
-            root.status_message += f": {shape.text(notices[-1])[:300]}"
+            message += f": {shape.text(notices[-1])[:300]}"
+        _fail(root, turn.outcome, message)
     metadata = {
         "mlflow.trace.session": turn.session_id,
         "mlflow.trace.user": user,
@@ -374,4 +418,6 @@ def build_trace(
         tokens=run_tokens(turn.run),
         tags=tags,
         metadata=metadata,
+        request_preview=shape.text(turn.run.prompt),
+        response_preview=shape.text(turn.run.final_text),
     )
