@@ -64,6 +64,7 @@ def test_help_imports_no_command_module_and_nothing_heavy(args: list[str], tmp_p
         "claudetracing.core.keys",
         "claudetracing.core.paths",
         "claudetracing.core.errors",
+        "claudetracing.core.userinfo",  # stderr masks URIs' user-info: stdlib `re` only
     }, sorted(ours)
 
 
