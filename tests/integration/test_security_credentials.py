@@ -118,6 +118,33 @@ def test_init_refuses_a_password_in_the_tracking_uri_and_writes_nothing(
     assert _files_holding(PASSWORD, isolated.parent, repo) == []
 
 
+@pytest.mark.parametrize(
+    ("uri", "fix"),
+    [
+        (f"https://{PASSWORD}@mlflow.example.com", "MLFLOW_TRACKING_TOKEN"),
+        (f"databricks://alice:{PASSWORD}@work", "databricks://PROFILE"),
+        (f"postgresql://mlflow:{PASSWORD}@db.internal/mlflow", "PGPASSWORD"),
+        (f"mysql+pymysql://mlflow:{PASSWORD}@db.internal/mlflow", "read_default_file"),
+        (f"http://alice:{PASSWORD}/x@127.0.0.1:5000", "MLFLOW_TRACKING_PASSWORD"),
+    ],
+)
+def test_init_refuses_every_kind_of_credential_in_a_uri(repo: Path, uri: str, fix: str) -> None:
+    done = traces("init", "--tracking-uri", uri, "--dry-run", cwd=repo)
+
+    assert done.returncode == 1, done.stderr
+    assert fix in done.stderr
+    assert MASKED in done.stderr and PASSWORD not in _outputs(done)
+
+
+def test_a_path_with_an_at_sign_is_no_credential(repo: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "me@example.com"
+    folder.mkdir()
+    done = traces("init", "--tracking-uri", f"sqlite:///{folder}/mlflow.db", "--dry-run", cwd=repo)
+
+    assert done.returncode == 0, done.stderr
+    assert f"tracking URI: sqlite:///{folder}/mlflow.db" in done.stderr
+
+
 def test_a_password_uri_in_the_environment_is_refused_by_every_path_before_any_request(
     repo: Path, isolated: Path, tmp_path: Path, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:

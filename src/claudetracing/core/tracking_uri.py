@@ -41,15 +41,16 @@ def _refuse(uri: str, why: str, fix: str = f"use {_FORMS}", what: str = FLAG) ->
 
 def _credentials_fix(scheme: str, uri: str) -> str:
     """Where the credential goes instead, for this kind of destination."""
+    bare = userinfo.mask(uri).replace(f"{userinfo.MASK}@", "", 1)
     base = scheme.split("+", 1)[0]
     if base in _DATABASE_SCHEMES:
         return (
-            f"leave the password out ({base}://USER@host/db) and keep it in the database's own "
-            "password file (~/.pgpass for PostgreSQL; for MySQL add ?read_default_file=~/.my.cnf)"
+            f"use {bare} and give user and password the database's own way: PGUSER and "
+            "PGPASSWORD or ~/.pgpass for PostgreSQL; for MySQL add "
+            "?read_default_file=~/.my.cnf"
         )
     if scheme.startswith("databricks"):
         return "use a Databricks profile: databricks://PROFILE after `databricks auth login`"
-    bare = userinfo.mask(uri).replace(f"{userinfo.MASK}@", "", 1)
     return (
         f"use {bare} and give the login to MLflow in the environment Claude Code starts from: "
         "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN); "
@@ -58,24 +59,15 @@ def _credentials_fix(scheme: str, uri: str) -> str:
 
 
 def _refuse_credentials(uri: str, what: str) -> None:
-    """A user name, password or token inside the URI, refused: a user name alone is allowed
-    for a database (its password comes from the database's own file)."""
-    if not userinfo.present(uri):
-        return
-    scheme = uri.partition("://")[0].lower()
-    try:
-        has_password = urlsplit(uri).password is not None
-    except ValueError:
-        has_password = True
-    if scheme.split("+", 1)[0] in _DATABASE_SCHEMES and not has_password:
-        return
-    raise _refuse(
-        uri,
-        "has credentials in it (before the @): they would be stored in settings files and "
-        "shown in logs",
-        _credentials_fix(scheme, uri),
-        what,
-    )
+    """A user name, password or token inside the URI (before the `@`), refused."""
+    if userinfo.present(uri):
+        raise _refuse(
+            uri,
+            "has credentials in it (before the @): they would be stored in settings files and "
+            "shown in logs",
+            _credentials_fix(uri.partition("://")[0].lower(), uri),
+            what,
+        )
 
 
 def check_signin(uri: str, what: str = SETTING) -> None:

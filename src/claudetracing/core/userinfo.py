@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 MASK = "***"
 # scheme://, then everything up to the last `@` before a space or quote: a password with an
 # unescaped `/` or `@` is masked whole (a path holding an `@` is masked too: over-masking only
-# costs a little readability).
-_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)[^\s'\"`<>]*@")
+# costs a little readability). `scheme:///path` has no authority, so no user-info.
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)(?!/)[^\s'\"`<>]*@")
 
 
 def mask(text: str) -> str:
@@ -29,13 +29,21 @@ def mask(text: str) -> str:
 
 def present(uri: str) -> bool:
     """Whether a URI's authority carries user-info (a user name, a password or a token before
-    `@`); a path holding an `@` (`sqlite:////home/x@y/mlflow.db`) is no user-info."""
+    `@`); a path holding an `@` (`sqlite:////home/x@y/mlflow.db`) is no user-info, a password
+    with an unescaped `/` (`http://alice:pa/ss@host`) is."""
     from urllib.parse import urlsplit
 
+    rest = uri.partition("://")[2]
     try:
-        return "@" in urlsplit(uri).netloc
+        netloc = urlsplit(uri).netloc
     except ValueError:  # e.g. an unbalanced `[` in the host: not a URI we can take apart
-        return "@" in uri.partition("://")[2].partition("/")[0]
+        netloc = rest.partition("/")[0]
+    if "@" in netloc:
+        return True
+    if rest.startswith("/") or "@" not in rest:
+        return False
+    _, colon, after = rest.partition("/")[0].partition(":")
+    return bool(colon) and not after.isdigit()  # `user:pass/…@`, not `host:port/…@`
 
 
 class MaskedStream:
