@@ -11,7 +11,7 @@ from importlib import metadata
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from claudetracing.core import databricks_profiles, userinfo
+from claudetracing.core import databricks_profiles, keys, userinfo
 from claudetracing.core.errors import TracesError
 
 LOCAL = "local"
@@ -32,7 +32,7 @@ def _plugin_schemes() -> set[str]:
 
 
 FLAG = "--tracking-uri"
-SETTING = "CLAUDETRACING_TRACKING_URI"  # where every path but `init` reads it
+SETTING = keys.TRACKING_URI  # where every path but `init` reads it
 
 
 def _refuse(uri: str, why: str, fix: str = f"use {_FORMS}", what: str = FLAG) -> TracesError:
