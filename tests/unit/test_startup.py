@@ -64,6 +64,8 @@ def test_help_imports_no_command_module_and_nothing_heavy(args: list[str], tmp_p
         "claudetracing.core.keys",
         "claudetracing.core.paths",
         "claudetracing.core.errors",
+        "claudetracing.core.userinfo",  # stderr masks URIs' user-info: stdlib `re` only
+        "claudetracing.core.telemetry",  # MLflow's telemetry off before any import (ADR 13)
     }, sorted(ours)
 
 

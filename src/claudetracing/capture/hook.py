@@ -8,7 +8,7 @@ import sys
 import time
 
 from claudetracing.capture import spool
-from claudetracing.core import keys, paths
+from claudetracing.core import keys, paths, userinfo
 
 # Only the stdlib and our two stdlib-only modules are imported here: tests prove it, because
 # Claude Code waits for this process before the user gets the prompt back.
@@ -20,7 +20,8 @@ def _log(message: str) -> None:
     try:
         folder = paths.ensure_private_dir(paths.data_dir() / "logs")
         with open(folder / "hook.log", "a", encoding="utf-8") as handle:
-            handle.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {os.getpid()} {message}\n")
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+            handle.write(f"{stamp} {os.getpid()} {userinfo.mask(message)}\n")
     except OSError:
         pass
 
@@ -37,7 +38,7 @@ def _record_failure(error: BaseException, payload: object) -> None:
     body = json.dumps(
         {
             "at": time.time(),
-            "error": f"{type(error).__name__}: {error}"[:500],
+            "error": userinfo.mask(f"{type(error).__name__}: {error}")[:500],
             "errno": getattr(error, "errno", None),
             "data_dir": str(paths.data_dir()),
             "session_id": fields.get("session_id"),

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from claudetracing.core import paths
+from claudetracing.core import paths, userinfo
 from claudetracing.core.regular_files import NotRegularFile, read_regular
 
 if TYPE_CHECKING:
@@ -93,14 +93,16 @@ class Entry:
         return str(self.payload.get("session_id", ""))
 
     def to_bytes(self) -> bytes:
+        """The entry as stored: no URI in its settings or its reasons keeps its user-info
+        (a password typed into a tracking URI is refused by the exporter, never stored)."""
         body = {
             "payload": self.payload,
-            "env": self.env,
+            "env": {k: userinfo.mask(v) for k, v in self.env.items()},
             "received_at": self.received_at,
             "attempts": self.attempts,
             "next_attempt_at": self.next_attempt_at,
-            "last_error": self.last_error,
-            "held": self.held,
+            "last_error": self.last_error and userinfo.mask(self.last_error),
+            "held": self.held and userinfo.mask(self.held),
         }
         return json.dumps(body).encode("utf-8")
 

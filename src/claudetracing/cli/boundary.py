@@ -2,7 +2,9 @@
 
 A `TracesError` prints its message and fix and exits 1; a usage error is Typer's (exit 2); Ctrl-C
 exits 130; anything else prints one line naming a log file that holds the traceback and the
-versions, and exits 3. `CLAUDETRACING_DEBUG=1` lets the unexpected through as it is."""
+versions, and exits 3. `CLAUDETRACING_DEBUG=1` lets the unexpected through as it is. Whatever it
+prints or writes has the user-info of its URIs masked (`scheme://***@host`), wherever the text
+came from."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import typer
 
-from claudetracing.core import keys, paths
+from claudetracing.core import keys, paths, telemetry, userinfo
 from claudetracing.core.errors import TracesError
 
 UNEXPECTED_EXIT = 3
@@ -50,18 +52,30 @@ def write_report(exc: BaseException) -> Path:
     ]
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write("\n".join(body))
+        handle.write(userinfo.mask("\n".join(body)))
     return path
 
 
 def guarded(command: Callable[[], object]) -> None:
-    """Run the command line and turn whatever escapes it into a message and an exit code."""
+    """Run the command line and turn whatever escapes it into a message and an exit code.
+    Everything written to stderr meanwhile (ours, MLflow's logger) has URIs' user-info masked,
+    and MLflow's usage telemetry is off unless the person turned it on."""
+    telemetry.keep_off()  # before any command imports MLflow (ADR 13)
+    saved = sys.stderr
+    sys.stderr = userinfo.MaskedStream(saved)
+    try:
+        _run(command)
+    finally:
+        sys.stderr = saved
+
+
+def _run(command: Callable[[], object]) -> None:
     try:
         command()
     except TracesError as exc:
-        typer.secho(f"error: {exc.message}", fg="red", err=True)
+        typer.secho(f"error: {userinfo.mask(exc.message)}", fg="red", err=True)
         if exc.hint:
-            typer.echo(f"  fix: {exc.hint}", err=True)
+            typer.echo(f"  fix: {userinfo.mask(exc.hint)}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         typer.echo("aborted", err=True)
@@ -69,7 +83,8 @@ def guarded(command: Callable[[], object]) -> None:
     except Exception as exc:
         if os.environ.get(DEBUG) == "1":
             raise
-        what = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        text = userinfo.mask(str(exc))
+        what = f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
         try:
             where = f"details in {write_report(exc)}"
         except OSError as log_error:

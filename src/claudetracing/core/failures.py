@@ -4,14 +4,17 @@ Both outside systems fail with exceptions whose only reliable content is their t
 MLflow's REST client and the CLI each raise their own types). Each row names the words that
 identify a kind of failure and the message and fix we print for it, per place it can happen:
 `workspace` (a Databricks SDK call during setup) or `tracking` (an MLflow call to a tracking
-URI). The first matching row wins; a row without words matches everything."""
+URI). The first matching row wins; a row without words matches everything.
+
+Every text made here has the user-info of its URIs masked (`userinfo.mask`): an MLflow error
+may echo the URI it called, password included."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from claudetracing.core import paths
+from claudetracing.core import paths, userinfo
 from claudetracing.core.errors import BackendError, TracesError
 
 _LOGGED_OUT = ("default credentials", "auth login", "refresh token", "invalid_grant")
@@ -98,7 +101,7 @@ def _cause(text: str) -> str | None:
 def short(exc: BaseException) -> str:
     """The first line of an exception's text, cut to 300 characters; an HTTP retry report is
     cut to its cause ("connection refused")."""
-    text = str(exc).strip()
+    text = userinfo.mask(str(exc)).strip()
     cause = _cause(text)
     if cause:
         return cause[0].lower() + cause[1:]
@@ -108,8 +111,8 @@ def short(exc: BaseException) -> str:
 
 def one_line(what: str, fix: str | None = None) -> str:
     """A failure as people read it in a list: what failed and its fix, on one line."""
-    text = " ".join(what.split())
-    return f"{text}; fix: {' '.join(fix.split())}" if fix else text
+    text = " ".join(userinfo.mask(what).split())
+    return f"{text}; fix: {' '.join(userinfo.mask(fix).split())}" if fix else text
 
 
 def split_line(text: str) -> tuple[str, str | None]:
@@ -122,7 +125,7 @@ def described(exc: BaseException) -> tuple[str, str | None]:
     """What failed and its fix, for an error met while working in the background: ours say
     it; anything else is a bug in traces, whose traceback the exporter's log holds."""
     if isinstance(exc, TracesError):
-        return exc.message, exc.hint
+        return userinfo.mask(exc.message), exc.hint and userinfo.mask(exc.hint)
     log = paths.data_dir() / "logs" / "exporter.log"
     return (
         f"unexpected {type(exc).__name__} ({short(exc)})",
@@ -140,13 +143,14 @@ def explain(
     login: str = "",
 ) -> TracesError:
     """The row of TABLE that matches `exc` at `where`, as an error with its fix."""
-    lowered = str(exc).lower()
+    text = userinfo.mask(str(exc))
+    lowered = text.lower()
     fields = {
         "profile": profile,
         "host": host,
-        "uri": uri,
+        "uri": userinfo.mask(uri),
         "login": login or f"databricks auth login --profile {profile}",
-        "first": _cause(str(exc)) or (str(exc).splitlines() or [type(exc).__name__])[0],
+        "first": _cause(text) or (text.splitlines() or [type(exc).__name__])[0],
         "short": short(exc),
     }
     for row in TABLE:

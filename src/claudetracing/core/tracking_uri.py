@@ -1,5 +1,9 @@
 """Tracking URIs as people type them: checked before anything is written, and a relative
-`sqlite:///mlflow.db` taken from the repository root (never from wherever a command runs)."""
+`sqlite:///mlflow.db` taken from the repository root (never from wherever a command runs).
+
+No credential rides in a tracking URI: it would be stored in a settings file and echoed by
+every error. `check` refuses one at `init`; `check_signin` refuses one, and a Databricks
+sign-in that is not a person's OAuth login, on every other path, before any request."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from importlib import metadata
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from claudetracing.core import databricks_profiles, keys, userinfo
 from claudetracing.core.errors import TracesError
 
 LOCAL = "local"
@@ -26,12 +31,61 @@ def _plugin_schemes() -> set[str]:
         return set()
 
 
-def _refuse(uri: str, why: str, fix: str = f"use {_FORMS}") -> TracesError:
-    return TracesError(f"--tracking-uri {uri!r} {why}", fix)
+FLAG = "--tracking-uri"
+SETTING = keys.TRACKING_URI  # where every path but `init` reads it
+
+
+def _refuse(uri: str, why: str, fix: str = f"use {_FORMS}", what: str = FLAG) -> TracesError:
+    return TracesError(f"{what} {userinfo.mask(uri)!r} {why}", fix)
+
+
+def _credentials_fix(scheme: str, uri: str) -> str:
+    """Where the credential goes instead, for this kind of destination."""
+    bare = userinfo.mask(uri).replace(f"{userinfo.MASK}@", "", 1)
+    base = scheme.split("+", 1)[0]
+    if base in _DATABASE_SCHEMES:
+        return (
+            f"use {bare} and give user and password the database's own way: PGUSER and "
+            "PGPASSWORD or ~/.pgpass for PostgreSQL; for MySQL add "
+            "?read_default_file=~/.my.cnf"
+        )
+    if scheme.startswith("databricks"):
+        return "use a Databricks profile: databricks://PROFILE after `databricks auth login`"
+    return (
+        f"use {bare} and give the login to MLflow in the environment Claude Code starts from: "
+        "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN); "
+        "for Databricks use a profile (databricks://PROFILE)"
+    )
+
+
+def _refuse_credentials(uri: str, what: str) -> None:
+    """A user name, password or token inside the URI (before the `@`), refused."""
+    if userinfo.present(uri):
+        raise _refuse(
+            uri,
+            "has credentials in it (before the @): they would be stored in settings files and "
+            "shown in logs",
+            _credentials_fix(uri.partition("://")[0].lower(), uri),
+            what,
+        )
+
+
+def check_signin(uri: str, what: str = SETTING) -> None:
+    """Before any request to `uri`: no credential inside it and, for Databricks, only a
+    person's OAuth login (no PAT or service-principal profile, no secret in the environment)."""
+    _refuse_credentials(uri, what)
+    scheme, _, rest = uri.partition("://")
+    if uri == "databricks" or scheme.lower() == "databricks":
+        profile = rest or "DEFAULT"
+        if ":" in profile:  # databricks://SCOPE:PREFIX, MLflow's secret-scope form: no profile
+            databricks_profiles.refuse_secret_env(profile)
+            return
+        databricks_profiles.check_signin(profile)
 
 
 def check(uri: str) -> None:
     """Refuse a URI MLflow cannot trace into, with the form that would work."""
+    _refuse_credentials(uri, FLAG)
     if not uri.strip():
         raise _refuse(uri, "is empty")
     if uri != uri.strip() or any(ord(c) < 32 for c in uri):

@@ -10,9 +10,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from claudetracing.core import paths
+from claudetracing.core import paths, telemetry
 from claudetracing.core.errors import BackendError, TracesError
 from claudetracing.core.failures import short as _short
+from claudetracing.core.tracking_uri import check_signin
 from claudetracing.trace.builder import COST_ATTRIBUTE, TURN_KEY_TAG, SpanNode, TurnTrace
 
 if TYPE_CHECKING:
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
 
 
 def _quiet_mlflow() -> None:
+    # No usage telemetry unless the person turned it on (ADR 13); the worker and every
+    # command have already said so, this covers anything else that exports through us.
+    telemetry.keep_off()
     # Our exporter runs detached; MLflow's start-up chatter would only fill our log.
     os.environ.setdefault("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
     os.environ.setdefault("MLFLOW_TRACE_SAMPLING_RATIO", "1.0")
@@ -248,6 +252,8 @@ class MlflowBackend:
         """Point MLflow at the destination and return the experiment id (created if asked)."""
         if self._experiment_id is not None:
             return self._experiment_id
+        # Before MLflow is even imported: no credential in the URI, no token sign-in.
+        check_signin(self.tracking_uri)
         _quiet_mlflow()
         import mlflow
 
@@ -420,6 +426,8 @@ class MlflowBackend:
     def get(self, trace_id: str) -> Trace | None:
         try:
             trace: Trace = self.client.get_trace(trace_id)
+        except TracesError:  # no sign-in (refused, unreachable): not "no such trace"
+            raise
         except Exception:
             return None
         return trace
@@ -458,6 +466,7 @@ class MlflowBackend:
 
     def convention_experiments(self) -> list[Any]:
         """Experiments named by the convention: a `claude-code` folder (workspace or local)."""
+        check_signin(self.tracking_uri)
         _quiet_mlflow()
         import mlflow
 

@@ -8,8 +8,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from claudetracing.core import keys
+from claudetracing.core import keys, userinfo
 from claudetracing.core.errors import TracesError
+from claudetracing.core.tracking_uri import check_signin
 from claudetracing.export import ledger as ledger_mod
 from claudetracing.export.exporter import Exporter
 from claudetracing.export.tally import Tally
@@ -108,9 +109,10 @@ def import_sessions(
     from claudetracing.export.exporter import exporter_for
     from claudetracing.export.lock import exporter_lock
 
-    found = expand(transcripts) if transcripts else discover(root, since_s=since_s)
     cfg = config_mod.load(root)
-    destination = f"{cfg.tracking_uri} experiment {cfg.experiment!r}"
+    check_signin(cfg.tracking_uri)  # refused once, before any transcript is read
+    found = expand(transcripts) if transcripts else discover(root, since_s=since_s)
+    destination = f"{userinfo.mask(cfg.tracking_uri)} experiment {cfg.experiment!r}"
     if not found:
         return Tally(), destination
     exporter = exporter_for(cfg)

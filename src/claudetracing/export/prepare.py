@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from claudetracing.core import config as config_mod
-from claudetracing.core import paths
+from claudetracing.core import paths, userinfo
 from claudetracing.core.config import Config
 from claudetracing.core.errors import TracesError
 from claudetracing.core.git_info import GitSnapshot
@@ -48,7 +48,7 @@ def _record_errors(errors: dict[str, str]) -> None:
 
     body = read_errors()
     for name, error in errors.items():
-        body[name] = {"error": error, "at": time.time()}
+        body[name] = {"error": userinfo.mask(error), "at": time.time()}
     paths.ensure_private_dir(errors_path().parent)
     write_text_atomic(errors_path(), json.dumps(body, indent=1) + "\n", mode=0o600)
 

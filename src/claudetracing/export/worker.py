@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from claudetracing.capture import spool
-from claudetracing.core import keys, paths
+from claudetracing.core import databricks_profiles, keys, paths, telemetry, userinfo
 from claudetracing.core.durations import format_duration, parse_duration
 from claudetracing.core.errors import TracesError
 from claudetracing.core.failures import described, one_line
@@ -103,7 +103,8 @@ def read_status() -> dict[str, object]:
 
 
 def _write_status(**changes: object) -> None:
-    body = {**read_status(), **changes}
+    masked = {k: userinfo.mask(v) if isinstance(v, str) else v for k, v in changes.items()}
+    body = {**read_status(), **masked}
     try:
         paths.ensure_private_dir(spool.spool_dir())
         spool._write_private(status_path(), json.dumps(body, indent=1).encode())
@@ -470,12 +471,30 @@ def configure_logging() -> None:
     except OSError:
         handler = logging.NullHandler()  # no log file: still no log lines on the terminal
     handler.set_name(_LOG_HANDLER)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(message)s"))
+    handler.setFormatter(_MaskedFormatter("%(asctime)s %(process)d %(levelname)s %(message)s"))
     root.addHandler(handler)
     root.setLevel(logging.INFO)
 
 
 _LOG_HANDLER = "claudetracing-exporter"
+
+
+class _MaskedFormatter(logging.Formatter):
+    """Log lines, tracebacks included, with the user-info of every URI masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return userinfo.mask(super().format(record))
+
+
+def ignore_overriding_env() -> list[str]:
+    """The exporter signs in to Databricks only with the profile's OAuth login: DATABRICKS_*
+    values it inherits (a token, a client secret, another host) are dropped before MLflow or
+    the SDK can read them, and `traces status` names them."""
+    dropped = databricks_profiles.drop_overriding_env(os.environ)
+    _write_status(ignored_env=dropped or None)
+    if dropped:
+        log.warning("ignored inherited %s: signing in only with the profile", ", ".join(dropped))
+    return dropped
 
 
 MAX_LIFETIME_S = 900
@@ -484,7 +503,11 @@ MAX_LIFETIME_S = 900
 def main() -> int:
     """`python -m claudetracing.export.worker`: the detached exporter started by the hook."""
     paths.private_umask()  # also when an older hook, or a person, starts it
+    # Whatever a library prints goes to exporter.stderr: masked like our own log.
+    sys.stderr = userinfo.MaskedStream(sys.stderr)
+    telemetry.keep_off()  # before MLflow is imported: no usage events from the background
     configure_logging()
+    ignore_overriding_env()
     # A hung network call must not hold the lock forever: whatever is unfinished stays in the
     # spool for the next exporter.
     signal.alarm(MAX_LIFETIME_S)

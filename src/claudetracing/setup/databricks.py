@@ -2,113 +2,30 @@
 
 from __future__ import annotations
 
-import configparser
 import json
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from claudetracing.core.errors import ConfigFileError, TracesError
+from claudetracing.core import databricks_profiles
+from claudetracing.core.errors import TracesError
 
-OAUTH_U2M = "oauth"  # auth_type = databricks-cli: a person's browser login
-OAUTH_M2M = "service-principal"  # client_id + client_secret
-PAT = "personal-access-token"
-OTHER = "other"
-# Values that pick the workspace or credentials when set: they beat the chosen profile.
-OVERRIDING_ENV = (
-    "DATABRICKS_HOST",
-    "DATABRICKS_TOKEN",
-    "DATABRICKS_CLIENT_ID",
-    "DATABRICKS_CLIENT_SECRET",
-    "DATABRICKS_AUTH_TYPE",
-    "DATABRICKS_CONFIG_PROFILE",
-    "DATABRICKS_USERNAME",
-    "DATABRICKS_PASSWORD",
-    "DATABRICKS_ACCOUNT_ID",
-)
+# Profiles are read in core (every path that signs in checks them); named here as before.
+OAUTH_M2M = databricks_profiles.OAUTH_M2M
+OAUTH_U2M = databricks_profiles.OAUTH_U2M
+OTHER = databricks_profiles.OTHER
+OVERRIDING_ENV = databricks_profiles.OVERRIDING_ENV
+PAT = databricks_profiles.PAT
+Profile = databricks_profiles.Profile
+config_file = databricks_profiles.config_file
+login_command = databricks_profiles.login_command
+overriding_env = databricks_profiles.overriding_env
+read_profiles = databricks_profiles.read_profiles
+refuse_unusable = databricks_profiles.refuse_unusable
+
 TIMEOUT_S = 15  # what a person waits before being told the host is unreachable
-
-
-def config_file() -> Path:
-    configured = os.environ.get("DATABRICKS_CONFIG_FILE")
-    return Path(configured).expanduser() if configured else Path.home() / ".databrickscfg"
-
-
-@dataclass
-class Profile:
-    name: str
-    host: str | None
-    kind: str
-    keys: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def usable(self) -> bool:
-        return self.kind == OAUTH_U2M
-
-
-def _kind(section: dict[str, str]) -> str:
-    auth = section.get("auth_type", "").strip().lower()
-    if "token" in section or auth == "pat":
-        return PAT
-    if section.get("client_id") and section.get("client_secret"):
-        return OAUTH_M2M
-    if auth == "databricks-cli":
-        return OAUTH_U2M
-    return OTHER
-
-
-def read_profiles() -> list[Profile]:
-    """Profiles of the Databricks config file; a file we cannot parse is an error, not empty."""
-    path = config_file()
-    if not path.exists():
-        return []
-    parser = configparser.ConfigParser(default_section="__no_default__", interpolation=None)
-    try:
-        parser.read(path, encoding="utf-8")
-    except (configparser.Error, UnicodeDecodeError, OSError) as exc:
-        raise ConfigFileError(
-            f"cannot read {path}: {exc}",
-            f"fix {path}, or log in again with `databricks auth login`",
-        ) from exc
-    profiles = []
-    for name in parser.sections():
-        if name == "__settings__":  # the newest CLI keeps its own settings here: not a profile
-            continue
-        section = dict(parser[name])
-        # Never keep a secret's value in memory longer than needed, and never show it.
-        keys = {
-            k: ("<set>" if k in ("token", "client_secret", "password") else v)
-            for k, v in section.items()
-        }
-        profiles.append(Profile(name, section.get("host"), _kind(section), keys))
-    return profiles
-
-
-def login_command(host: str | None, profile: str) -> str:
-    return f"databricks auth login --host {host or '<workspace-url>'} --profile {profile}"
-
-
-def refuse_unusable(profile: Profile) -> None:
-    if profile.kind == PAT:
-        raise TracesError(
-            f"profile {profile.name!r} uses a personal access token; claudetracing accepts only "
-            "OAuth logins (no long-lived secrets in files)",
-            f"log in with OAuth instead: {login_command(profile.host, profile.name)}",
-        )
-    if profile.kind != OAUTH_U2M:
-        raise TracesError(
-            f"profile {profile.name!r} is not an OAuth user login (auth kind: {profile.kind})",
-            f"log in with OAuth: {login_command(profile.host, profile.name)}",
-        )
-
-
-def overriding_env() -> dict[str, str]:
-    """DATABRICKS_* variables that would override the chosen profile (names only)."""
-    return {k: "<set>" for k in OVERRIDING_ENV if os.environ.get(k)}
-
 
 CLI_PROBE_TIMEOUT_S = 10
 INSTALL_HINT = "install it: https://docs.databricks.com/dev-tools/cli/install.html"

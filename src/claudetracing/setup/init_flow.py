@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from claudetracing.core import config as config_mod
-from claudetracing.core import repo_links, tracking_uri
+from claudetracing.core import databricks_profiles, repo_links, tracking_uri
 from claudetracing.core.errors import TracesError
 from claudetracing.setup import databricks, project, workspace
 
@@ -205,6 +205,7 @@ def prepare(
         )
         return Prepared(project.plan_init(root, options))
     chosen = workspace.find_profile(profile)
+    databricks_profiles.refuse_secret_env(chosen.name, chosen.host)
     for name in databricks.overriding_env():
         warn(f"{name} is set and overrides profile {profile!r} for MLflow and the Databricks SDK")
     if prompter is not None and not request.experiment and not request.scope:

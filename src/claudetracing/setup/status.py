@@ -16,6 +16,7 @@ from claudetracing.core import (
     private_files,
     repo_links,
     tracking_uri,
+    userinfo,
 )
 from claudetracing.core import config as config_mod
 from claudetracing.core.errors import TracesError
@@ -207,7 +208,23 @@ def gather(root: Path, *, check_backend: bool = True) -> StatusReport:
         at = failure.get("at")
         if isinstance(at, float) and at > (report.last_error_at or 0):
             report.last_error, report.last_error_at = finding.what, at
+    if not check_backend:  # what signing in would refuse is known without a request
+        try:
+            tracking_uri.check_signin(cfg.tracking_uri)
+        except TracesError as exc:
+            report.problems.append(Problem(exc.message, exc.hint or "see `traces init --help`"))
     exporter = worker.read_status()
+    ignored = exporter.get("ignored_env")
+    if isinstance(ignored, list) and ignored and cfg.tracking_uri.startswith("databricks"):
+        names = ", ".join(str(name) for name in ignored)
+        report.warnings.append(
+            Problem(
+                f"the exporter ignored {names} from its environment: it signs in to Databricks "
+                "only with the OAuth login of the profile",
+                f"unset {names} where Claude Code starts (`traces import`, `flush` and the "
+                "queries refuse to run with it)",
+            )
+        )
     stopped = exporter.get("exporter_stopped")
     if isinstance(stopped, str) and stopped:  # a run-level stop holds back every repository
         what, fix = failures.split_line(stopped)
@@ -268,7 +285,23 @@ def gather(root: Path, *, check_backend: bool = True) -> StatusReport:
                 _with_flush(fix),
             )
         )
-    return report
+    masked: StatusReport = _masked(report)
+    return masked
+
+
+def _masked(value: Any) -> Any:
+    """The report with the user-info of every URI in it masked: settings values, errors read
+    back from the spool, MLflow's messages (status prints them all)."""
+    if isinstance(value, str):
+        return userinfo.mask(value)
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, (StatusReport, Problem)):
+        for name, item in vars(value).items():
+            setattr(value, name, _masked(item))
+    return value
 
 
 def _with_flush(fix: str | None) -> str:
