@@ -72,17 +72,22 @@ def git(cwd: Path, *args: str) -> str:
     return result.stdout.strip()
 
 
+def new_repo(parent: Path, name: str) -> Path:
+    """A real git repository `parent/name` with one commit and an `origin` remote."""
+    root = parent / name
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    (root / "README.md").write_text(f"# {name}\n", encoding="utf-8")
+    git(root, "add", "README.md")
+    git(root, "commit", "-q", "-m", "initial")
+    git(root, "remote", "add", "origin", f"https://github.com/acme/{name}.git")
+    return root
+
+
 @pytest.fixture
 def repo(tmp_path: Path, isolated: Path) -> Path:
     """A real git repository with one commit and an `origin` remote."""
-    root = tmp_path / "widgets"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    (root / "README.md").write_text("# widgets\n", encoding="utf-8")
-    git(root, "add", "README.md")
-    git(root, "commit", "-q", "-m", "initial")
-    git(root, "remote", "add", "origin", "https://github.com/acme/widgets.git")
-    return root
+    return new_repo(tmp_path, "widgets")
 
 
 DURATIONS = Path(__file__).parent / "durations.json"

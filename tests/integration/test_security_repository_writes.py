@@ -20,7 +20,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from tests.conftest import git
+from tests.conftest import new_repo
 from tests.databricks_standin.fixtures import StandinWorkspace
 from tests.tracing import TRACES, traces
 
@@ -49,14 +49,7 @@ class Link:
 
 def _clone(tmp_path: Path) -> Path:
     """A second repository, as if just cloned: one commit, an origin."""
-    root = tmp_path / "cloned"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    (root / "README.md").write_text("# cloned\n", encoding="utf-8")
-    git(root, "add", "README.md")
-    git(root, "commit", "-q", "-m", "initial")
-    git(root, "remote", "add", "origin", "https://github.com/acme/cloned.git")
-    return root
+    return new_repo(tmp_path, "cloned")
 
 
 def _user_settings(home: Path) -> Path:

@@ -31,7 +31,7 @@ from claudetracing.core.errors import TranscriptError
 from claudetracing.export.lock import exporter_lock
 from claudetracing.transcript.records import read_transcript
 from claudetracing.transcript.turns import read_session
-from tests.conftest import git
+from tests.conftest import new_repo
 from tests.servers import Proxy
 from tests.sessions import copy_recorded, recorded
 from tests.tracing import fire_hook, stored_traces, traces
@@ -68,13 +68,7 @@ def _init_local(repo: Path) -> config_mod.Config:
 
 
 def _second_repo(tmp_path: Path) -> Path:
-    other = tmp_path / "gadgets"
-    other.mkdir()
-    git(other, "init", "-q", "-b", "main")
-    (other / "README.md").write_text("# gadgets\n", encoding="utf-8")
-    git(other, "add", ".")
-    git(other, "commit", "-q", "-m", "initial")
-    return other
+    return new_repo(tmp_path, "gadgets")
 
 
 def _turns(name: str) -> int:

@@ -122,6 +122,15 @@ def _root_for(entry: spool.Entry) -> Path:
     return find_root(Path(str(project)))
 
 
+def _save(entry: spool.Entry) -> None:
+    """Record an entry's new state; a spool that cannot take it now is logged, not fatal (the
+    entry keeps its previous state and is tried again)."""
+    try:
+        spool.save(entry)
+    except OSError:
+        log.exception("cannot update %s", entry.path)
+
+
 class _Drainer:
     def __init__(self, *, force: bool, progress: Progress | None) -> None:
         self.force = force
@@ -374,10 +383,7 @@ class _Drainer:
             entry.attempts += 1
             entry.last_error = stopped
             entry.next_attempt_at = now + _backoff(entry.attempts)
-            try:
-                spool.save(entry)
-            except OSError:
-                log.exception("cannot record the attempt on %s", entry.path)
+            _save(entry)
 
     def _hold(self, entry: spool.Entry, reason: str) -> None:
         # Waiting for a background subagent is no failed attempt.
@@ -386,10 +392,7 @@ class _Drainer:
         )
         entry.held = reason
         entry.next_attempt_at = time.time() + min(HELD_RECHECK_S, background_wait())
-        try:
-            spool.save(entry)
-        except OSError:
-            log.exception("cannot update %s", entry.path)
+        _save(entry)
 
     def _count(self, report: Tally) -> None:
         self.report.exported += report.exported
@@ -410,10 +413,7 @@ class _Drainer:
             entry.last_error = reason
             entry.held = None
             entry.next_attempt_at = now + _backoff(entry.attempts)
-            try:
-                spool.save(entry)
-            except OSError:
-                log.exception("cannot update %s", entry.path)
+            _save(entry)
             self.report.retrying[entry.path.name] = reason
         _write_status(last_error=reason, last_error_at=now)
 
