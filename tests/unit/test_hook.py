@@ -99,8 +99,11 @@ def test_events_we_do_not_need_are_ignored() -> None:
 def test_an_unwritable_data_folder_does_not_harm_the_session(tmp_path: Path) -> None:
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where a folder should be")
-    done = _hook(json.dumps(STOP), CLAUDETRACING_HOME=str(blocked / "sub"))
+    done = _hook(json.dumps(STOP), CLAUDETRACING_HOME=str(blocked / "sub"), TMPDIR=str(tmp_path))
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    # The failure is recorded where status looks for it: the temporary folder, privately.
+    (record,) = tmp_path.glob("claudetracing-*-hook-failure.json")
+    assert record.stat().st_mode & 0o777 == 0o600
 
 
 def test_disabled_by_environment() -> None:
