@@ -303,7 +303,9 @@ class _Drainer:
             what, hint = described(exc)
             reason = one_line(f"session {session}: {what}", hint)
             if isinstance(exc, TracesError):
-                log.warning("export of %s failed: %s", transcript, reason)
+                # What it wraps (MLflow's, the store's) keeps its traceback in the log.
+                cause = exc.__cause__
+                log.warning("export of %s failed: %s", transcript, reason, exc_info=cause)
             else:  # a bug: its traceback goes to the log, the one line to the user
                 log.exception("export of %s failed: %s", transcript, reason)
             self._retry_later(batch, reason)
