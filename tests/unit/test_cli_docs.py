@@ -6,17 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests import generated_docs
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_cli_reference_is_current() -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "cli_docs.py"), "--check"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = generated_docs.check("cli_docs.py")
     assert done.returncode == 0, "docs/cli.md is stale: run `python scripts/cli_docs.py`"
 
 

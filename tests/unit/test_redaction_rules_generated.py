@@ -11,8 +11,6 @@ its row in docs/redaction.md, from its definition.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ import pytest
 from claudetracing.redaction import Redactor, marker
 from claudetracing.redaction.rule import BuiltinRule, Example
 from claudetracing.redaction.rules import default_rules
+from tests import generated_docs
 from tests.corpus.stored import CORPUS as REAL_CORPUS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,13 +103,7 @@ def test_no_example_sits_whole_in_the_source() -> None:
 
 
 def test_the_rule_tables_of_the_docs_are_generated_from_the_rules() -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "redaction_docs.py"), "--check"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = generated_docs.check("redaction_docs.py")
     assert done.returncode == 0, (
         "docs/redaction.md is stale: run `python scripts/redaction_docs.py`\n" + done.stderr
     )
