@@ -19,6 +19,9 @@ _SETTINGS: dict[str, Any] = {
     "version": [0, 280, 0],
     "calls_log": "",
     "write_settings_section": False,
+    # > 0: every refresh issues a new token `<token>~<expiry epoch>` that lives this long, which
+    # the stand-in refuses once expired (tests of a sign-in that outlives its token).
+    "token_lifetime_s": 0,
 }
 
 # databricks-sdk up to 0.161 skips any `databricks` on PATH smaller than this (taking it for the
@@ -94,6 +97,17 @@ def fresh_token_entry(token: str | None = None) -> dict[str, Any]:
         "token_type": "Bearer",
         "refresh_token": "standin-refresh-token",
         "expiry": expiry_text(datetime.now() + TOKEN_LIFETIME),
+    }
+
+
+def short_lived_entry(lifetime_s: float, token: str | None = None) -> dict[str, Any]:
+    """A cache entry whose access token expires in `lifetime_s` (and says so in itself)."""
+    expiry = datetime.now() + timedelta(seconds=lifetime_s)
+    return {
+        "access_token": f"{token or _SETTINGS['token']}~{int(expiry.timestamp())}",
+        "token_type": "Bearer",
+        "refresh_token": "standin-refresh-token",
+        "expiry": expiry_text(expiry),
     }
 
 
@@ -177,6 +191,8 @@ def cmd_auth_token(args: list[str]) -> int:
                 f"  $ {_login_command(profile, host)}"
             )
         entry = {**fresh_token_entry(), "access_token": entry["access_token"]}
+        if _SETTINGS["token_lifetime_s"]:
+            entry = short_lived_entry(float(_SETTINGS["token_lifetime_s"]))
         cache["tokens"][key] = entry
         write_token_cache(cache)
     answer = {k: entry[k] for k in ("access_token", "token_type", "expiry")}
@@ -293,6 +309,7 @@ def install_fake_cli(
     version: tuple[int, int, int] = (0, 280, 0),
     write_settings_section: bool = False,
     pad_to_sdk_minimum: bool = True,
+    token_lifetime_s: float = 0,
 ) -> Path:
     """Write an executable `databricks` into `folder` and return its path.
 
@@ -307,6 +324,7 @@ def install_fake_cli(
         "version": list(version),
         "calls_log": str(folder / "databricks.calls.jsonl"),
         "write_settings_section": write_settings_section,
+        "token_lifetime_s": token_lifetime_s,
     }
     source = Path(__file__).read_text(encoding="utf-8")
     text = (

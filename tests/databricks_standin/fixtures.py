@@ -68,10 +68,12 @@ class StandinWorkspace:
         self.profile = profile
         self.token = _jwt_like(user)
         self.config_file = home / ".databrickscfg"
+        self.cli_version = cli_version
         self.cli_path = fake_cli.install_fake_cli(
             root / "bin", token=self.token, version=cli_version
         )
         self.port = 0
+        self.max_traces: int | None = None  # the stand-in's default cap unless set before start
         self.process: subprocess.Popen[bytes] | None = None
         self._store_template = store_template
 
@@ -106,6 +108,8 @@ class StandinWorkspace:
             "--port",
             str(self.port),
         ]
+        if self.max_traces is not None:
+            command += ["--max-traces", str(self.max_traces)]
         with (server_root / "server.log").open("ab") as server_log:
             self.process = subprocess.Popen(
                 command, cwd=REPO_ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT
@@ -160,6 +164,24 @@ class StandinWorkspace:
     def unknown_routes(self) -> list[tuple[str, str]]:
         """Requests neither the shim nor the MLflow server knows (answered 404)."""
         return [(r["method"], r["path"]) for r in self.requests() if r["by"] == "unknown"]
+
+    def clear_cli_calls(self) -> None:
+        (self.cli_path.parent / "databricks.calls.jsonl").unlink(missing_ok=True)
+
+    def sign_ins(self) -> int:
+        """How many times a client asked the CLI for a token (`databricks auth token`)."""
+        return sum(1 for call in self.cli_calls() if call[:2] == ["auth", "token"])
+
+    def short_lived_tokens(self, lifetime_s: float, profile: str | None = None) -> None:
+        """From now on the login's access tokens expire after `lifetime_s` and the workspace
+        refuses them then; each refresh by the CLI issues a new one."""
+        fake_cli.install_fake_cli(
+            self.cli_path.parent,
+            token=self.token,
+            version=self.cli_version,
+            token_lifetime_s=lifetime_s,
+        )
+        self._cache(profile or self.profile, fake_cli.short_lived_entry(lifetime_s, self.token))
 
     def clear_requests(self) -> None:
         (self.root / "server" / "requests.jsonl").unlink(missing_ok=True)

@@ -25,6 +25,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from tests.databricks_standin import limits
+
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
@@ -89,8 +91,17 @@ def _read_body(environ: Environ) -> bytes:
 class DatabricksShim:
     """WSGI middleware: Databricks-only routes are answered here, the rest by the MLflow app."""
 
-    def __init__(self, mlflow_app: Any, *, root: Path, token: str, user: str) -> None:
+    def __init__(
+        self,
+        mlflow_app: Any,
+        *,
+        root: Path,
+        token: str,
+        user: str,
+        max_traces: int = limits.DEFAULT_MAX_TRACES,
+    ) -> None:
         self.mlflow_app = mlflow_app
+        self.max_traces = max_traces
         self.root = root
         self.user = user
         self.token = token
@@ -150,7 +161,7 @@ class DatabricksShim:
         body = _read_body(environ)
         try:
             status, headers, payload, handler = self._dispatch(environ, method, path, body)
-        except ShimError as err:
+        except (ShimError, limits.LimitError) as err:
             (status, headers, payload), handler = self._error(err), "shim"
         except Exception:
             log.exception("stand-in failure on %s %s", method, path)
@@ -170,7 +181,9 @@ class DatabricksShim:
     ) -> tuple[int, list[tuple[str, str]], bytes]:
         return status, [("Content-Type", "application/json"), *extra], json.dumps(payload).encode()
 
-    def _error(self, err: ShimError) -> tuple[int, list[tuple[str, str]], bytes]:
+    def _error(
+        self, err: ShimError | limits.LimitError
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
         return self._json(err.status, {"error_code": err.error_code, "message": err.message})
 
     def _dispatch(
@@ -220,6 +233,8 @@ class DatabricksShim:
                 raise ShimError(405, "BAD_REQUEST", f"{method} not allowed on {path}")
             cred = self._trace_credentials(environ, match["trace_id"], match["kind"], query)
             return (*cred, "shim")
+        if path == limits.START_TRACE and method == "POST":
+            limits.check_trace_cap(self.root / "mlflow.db", body, self.max_traces)
         if path == "/api/2.0/mlflow/experiments/create" and method == "POST":
             request = self._body_json(body)
             request["name"] = self._validate_experiment_name(str(request.get("name", "")))
@@ -243,6 +258,8 @@ class DatabricksShim:
             )
         kind, _, token = header.partition(" ")
         user = self._tokens().get(token) if kind.lower() == "bearer" else None
+        if user is None and kind.lower() == "bearer":
+            user = limits.short_lived_user(token, self.token, self.user)
         if user is None:
             raise ShimError(401, "UNAUTHENTICATED", "Invalid access token.")
         home = f"/Users/{user}"
@@ -597,6 +614,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", required=True, help="folder for the store, blobs and logs")
     parser.add_argument("--token", required=True, help="the OAuth token the CLI hands out")
     parser.add_argument("--user", required=True, help="userName of the token's owner")
+    parser.add_argument(
+        "--max-traces",
+        type=int,
+        default=limits.DEFAULT_MAX_TRACES,
+        help="traces an experiment may hold (a workspace's cap; tests lower it)",
+    )
     args = parser.parse_args(argv)
     root = Path(args.root).resolve()
     root.mkdir(parents=True, exist_ok=True)
@@ -610,7 +633,9 @@ def main(argv: list[str] | None = None) -> int:
     from mlflow.server import app as mlflow_app
     from werkzeug.serving import make_server
 
-    shim = DatabricksShim(mlflow_app, root=root, token=args.token, user=args.user)
+    shim = DatabricksShim(
+        mlflow_app, root=root, token=args.token, user=args.user, max_traces=args.max_traces
+    )
     server = make_server("127.0.0.1", args.port, shim, threaded=True)
 
     def stop(signum: int, frame: FrameType | None) -> None:

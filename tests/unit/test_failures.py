@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from claudetracing.core import failures
-from claudetracing.core.errors import BackendError, TracesError
+from claudetracing.core import failures, naming
+from claudetracing.core.errors import BackendError, TraceCapReached, TracesError
 
 CASES = [
     ("workspace", "", "default auth: cannot configure default credentials", "is not logged in"),
@@ -16,6 +16,12 @@ CASES = [
     ("workspace", "", "something else entirely", "Databricks error for profile"),
     ("tracking", "databricks://dev", "Unauthenticated: credential was not sent", "not logged in"),
     ("tracking", "databricks://dev", "run databricks auth login", "not logged in"),
+    (
+        "tracking",
+        "databricks://dev",
+        "RESOURCE_LIMIT_EXCEEDED: The experiment holds the maximum number of traces (100000).",
+        "holds the most traces",
+    ),
     ("tracking", "http://127.0.0.1:9", "credential was not sent", "cannot reach the tracking"),
     ("tracking", "http://127.0.0.1:9", "Connection refused", "cannot reach the tracking"),
 ]
@@ -42,9 +48,38 @@ def test_every_row_of_the_table_is_reached_by_a_case() -> None:
         for row in failures.TABLE:
             fields = {"profile": "dev", "host": "h", "uri": uri, "login": "", "first": text}
             fields["short"] = text
+            fields.update(experiment="", rollover="<a new experiment>")
             if row.where == where and error.message == row.message.format(**fields):
                 reached.add(row)
     assert reached == set(failures.TABLE)
+
+
+def test_a_full_experiment_keeps_its_turns_and_names_both_ways_out() -> None:
+    text = "RESOURCE_LIMIT_EXCEEDED: The experiment holds the maximum number of traces (5)."
+    error = failures.explain(
+        RuntimeError(text),
+        "tracking",
+        profile="dev",
+        uri="databricks://dev",
+        experiment="/Shared/claude-code/widgets",
+        rollover="/Shared/claude-code/widgets+2",
+    )
+    assert isinstance(error, TraceCapReached)
+    assert "'/Shared/claude-code/widgets'" in error.message and "wait in the spool" in error.message
+    assert error.hint is not None
+    assert "traces init --uc CATALOG.SCHEMA --warehouse ID" in error.hint
+    assert "traces init --profile dev --experiment /Shared/claude-code/widgets+2" in error.hint
+    # the same words from a server that is no workspace are not this failure
+    other = failures.explain(RuntimeError(text), "tracking", uri="http://127.0.0.1:5000")
+    assert not isinstance(other, TraceCapReached)
+
+
+def test_rolled_over_experiments_count_up_and_never_take_a_repositorys_name() -> None:
+    assert naming.rollover("/Shared/claude-code/widgets") == "/Shared/claude-code/widgets+2"
+    assert naming.rollover("/Shared/claude-code/widgets+2") == "/Shared/claude-code/widgets+3"
+    assert naming.rollover("/Users/a@b.c/claude-code/x-2") == "/Users/a@b.c/claude-code/x-2+2"
+    assert "+" not in naming.repo_component("widgets+2")
+    assert naming.validate(naming.rollover("/Shared/claude-code/widgets"), "a@b.c")
 
 
 def test_unreachable_and_generic_failures_are_backend_errors() -> None:

@@ -30,6 +30,17 @@ class SignIn:
     def host(self) -> str:
         return str(self.config.host).rstrip("/")
 
+    @property
+    def workspace_id(self) -> str | None:
+        """The workspace's id as its discovery answer gave it (MLflow sends it as a header)."""
+        found = getattr(self.config, "workspace_id", None)
+        return str(found) if found else None
+
+    @property
+    def insecure(self) -> bool:
+        """The profile turned TLS verification off (`insecure = true`)."""
+        return bool(getattr(self.config, "insecure", False))
+
     def headers(self) -> dict[str, str]:
         """`{"Authorization": "Bearer …"}`, refreshed before expiry (the SDK's token source)."""
         return dict(self.config.authenticate())
@@ -39,18 +50,30 @@ _signed_in: dict[str, SignIn] = {}
 _lock = threading.Lock()
 
 
-def sign_in(profile: str) -> SignIn:
-    """The process's sign-in for `profile` (made on first use; refused unless OAuth U2M)."""
+def sign_in(profile: str, *, timeout_s: float | None = None) -> SignIn:
+    """The process's sign-in for `profile` (made on first use; refused unless OAuth U2M).
+
+    `timeout_s` bounds the first sign-in's retries and each request of the SDK's own calls
+    (`init` answers within seconds); it does not change a sign-in already held."""
     with _lock:
         found = _signed_in.get(profile)
         if found is None:
             databricks_profiles.check_signin(profile)
             from databricks.sdk.config import Config
 
-            config = Config(profile=profile, retry_timeout_seconds=60)
+            limits: dict[str, float] = {"retry_timeout_seconds": timeout_s or 60}
+            if timeout_s is not None:
+                limits["http_timeout_seconds"] = timeout_s
+            config = Config(profile=profile, **limits)
             config.authenticate()  # signs in now, so a logged-out profile fails here
             found = _signed_in[profile] = SignIn(profile, config)
         return found
+
+
+def held(profile: str) -> SignIn | None:
+    """The sign-in this process already made for `profile`, if any (never signs in)."""
+    with _lock:
+        return _signed_in.get(profile)
 
 
 def forget(profile: str | None = None) -> None:

@@ -25,5 +25,9 @@ class BackendError(TracesError):
     """The tracking backend (MLflow store, server or workspace) refused or could not be reached."""
 
 
+class TraceCapReached(BackendError):
+    """The experiment holds as many traces as its workspace allows: new ones are refused."""
+
+
 class TranscriptError(TracesError):
     """A transcript that cannot be used at all (missing, not a file)."""

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from claudetracing.core import paths, userinfo
-from claudetracing.core.errors import BackendError, TracesError
+from claudetracing.core.errors import BackendError, TraceCapReached, TracesError
 
 _LOGGED_OUT = ("default credentials", "auth login", "refresh token", "invalid_grant")
 # MLflow falls back to sending no token when the SDK cannot get one: a logged-out profile
@@ -23,6 +23,15 @@ _LOGGED_OUT = ("default credentials", "auth login", "refresh token", "invalid_gr
 _NO_TOKEN_SENT = ("unauthenticated", "credential was not sent")
 _UNREACHABLE = ("timed out", "connection", "max retries", "name or service not known", "resolve")
 _REFUSED = ("401", "unauthenticated", "invalid access token")
+# What a workspace answers when an experiment holds its maximum of traces. The exact words of
+# Databricks were not found published; the stand-in answers RESOURCE_LIMIT_EXCEEDED with them.
+_TRACE_CAP = ("maximum number of traces", "traces per experiment")
+# The two ways out of a full experiment, said by the exporter's failure and by `traces status`.
+TRACE_CAP_WAYS_OUT = (
+    "store new traces in Unity Catalog (`traces init --uc CATALOG.SCHEMA --warehouse ID`, then "
+    "migrate the old ones), or roll over to a new experiment: "
+    "`traces init --profile {profile} --experiment {rollover}`"
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,15 @@ TABLE: tuple[Row, ...] = (
         _LOGGED_OUT + _NO_TOKEN_SENT,
         "not logged in to Databricks with profile {profile!r} ({short})",
         "run `databricks auth login --profile {profile}`, then `traces flush`",
+        databricks_only=True,
+    ),
+    Row(
+        "tracking",
+        _TRACE_CAP,
+        "experiment {experiment!r} holds the most traces a Databricks workspace experiment may "
+        "hold; new turns wait in the spool ({short})",
+        TRACE_CAP_WAYS_OUT + "; then `traces flush`",
+        TraceCapReached,
         databricks_only=True,
     ),
     Row(
@@ -141,6 +159,8 @@ def explain(
     host: str | None = None,
     uri: str = "",
     login: str = "",
+    experiment: str = "",
+    rollover: str = "",
 ) -> TracesError:
     """The row of TABLE that matches `exc` at `where`, as an error with its fix."""
     text = userinfo.mask(str(exc))
@@ -152,6 +172,8 @@ def explain(
         "login": login or f"databricks auth login --profile {profile}",
         "first": _cause(text) or (text.splitlines() or [type(exc).__name__])[0],
         "short": short(exc),
+        "experiment": experiment,
+        "rollover": rollover or "<a new experiment>",
     }
     for row in TABLE:
         if row.where != where or (row.databricks_only and not uri.startswith("databricks")):

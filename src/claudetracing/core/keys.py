@@ -21,6 +21,8 @@ ENRICHMENTS = "CLAUDETRACING_ENRICHMENTS"
 USER = "CLAUDETRACING_USER"
 REDACT_PATTERNS = "CLAUDETRACING_REDACT_PATTERNS"  # team: a JSON list of regular expressions
 CONTENT = "CLAUDETRACING_CONTENT"  # team: "full" (default) or "metadata" (no content at all)
+# team: how many traces the workspace lets the experiment hold (Databricks raises it on request)
+TRACE_CAP = "CLAUDETRACING_TRACE_CAP"
 # This machine's runtime, not a repository's tracing: never shown as settings.
 HOME = "CLAUDETRACING_HOME"
 NO_EXPORTER = "CLAUDETRACING_NO_EXPORTER"

@@ -62,5 +62,21 @@ def validate(path: str, user: str) -> str:
     return normal
 
 
+# A workspace experiment holds at most this many traces (Databricks' documented default).
+TRACE_CAP = 100_000
+_ROLLED = re.compile(r"^(?P<base>.+)\+(?P<n>[0-9]+)$")
+
+
+def rollover(path: str) -> str:
+    """The experiment that takes over when `path` is full: `widgets` → `widgets+2` → `widgets+3`.
+
+    `+` never appears in a conventional name (`repo_component` replaces it), so a rolled-over
+    experiment cannot be another repository's."""
+    found = _ROLLED.match(path)
+    if found:
+        return f"{found['base']}+{int(found['n']) + 1}"
+    return f"{path}+2"
+
+
 def parent(path: str) -> str:
     return posixpath.dirname(path)

@@ -83,6 +83,16 @@ def check_signin(uri: str, what: str = SETTING) -> None:
         databricks_profiles.check_signin(profile)
 
 
+def databricks_profile(uri: str) -> str | None:
+    """The profile a Databricks URI signs in with (`databricks` alone: DEFAULT); None for any
+    other URI and for MLflow's secret-scope form `databricks://SCOPE:PREFIX`."""
+    scheme, _, rest = uri.partition("://")
+    if uri != "databricks" and scheme.lower() != "databricks":
+        return None
+    profile = rest or "DEFAULT"
+    return None if ":" in profile else profile
+
+
 def check(uri: str) -> None:
     """Refuse a URI MLflow cannot trace into, with the form that would work."""
     _refuse_credentials(uri, FLAG)

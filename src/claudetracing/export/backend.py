@@ -5,15 +5,16 @@ from __future__ import annotations
 import inspect
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from claudetracing.core import paths, telemetry
-from claudetracing.core.errors import BackendError, TracesError
+from claudetracing.core import databricks_signin, paths, telemetry
+from claudetracing.core.errors import BackendError, TraceCapReached, TracesError
 from claudetracing.core.failures import short as _short
-from claudetracing.core.tracking_uri import check_signin
+from claudetracing.core.tracking_uri import check_signin, databricks_profile
 from claudetracing.trace.builder import COST_ATTRIBUTE, TURN_KEY_TAG, SpanNode, TurnTrace
 
 if TYPE_CHECKING:
@@ -40,6 +41,99 @@ def _quiet_mlflow() -> None:
 
     for name in ("mlflow", "alembic", "databricks"):
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _sign_in(tracking_uri: str) -> None:
+    """Sign in once for a `databricks://PROFILE` destination and have MLflow use that sign-in
+    for every call of this process (ADR 15). Any other destination: nothing to do."""
+    profile = databricks_profile(tracking_uri)
+    if profile is None:
+        return
+    databricks_signin.sign_in(profile)
+    _hand_mlflow_the_sign_in()
+
+
+def _hand_mlflow_the_sign_in() -> None:
+    """MLflow asks `get_databricks_host_creds` before every REST call, and its Unity Catalog
+    span writer `get_databricks_workspace_client_config` before every POST; each builds a new
+    SDK client, which for a CLI profile runs `databricks auth token --force-refresh` and a
+    discovery request (FACTS.md, "Sign-in cost"). Both are replaced, in every MLflow module
+    that imported them, by ones that answer from the sign-in this process holds: the host and
+    a bearer token that the SDK refreshes before it expires, in memory only (never in the
+    environment, so no child process sees it). A URI whose profile this process has not
+    signed in to gets MLflow's own answer. Installed once per process."""
+    from mlflow.utils import databricks_utils
+
+    if getattr(databricks_utils.get_databricks_host_creds, "_claudetracing", False):
+        return
+    from mlflow.utils.rest_utils import MlflowHostCreds
+
+    original_creds = databricks_utils.get_databricks_host_creds
+    original_config = databricks_utils.get_databricks_workspace_client_config
+
+    def held(server_uri: Any) -> databricks_signin.SignIn | None:
+        profile = databricks_profile(server_uri) if isinstance(server_uri, str) else None
+        return databricks_signin.held(profile) if profile else None
+
+    def host_creds(server_uri: Any = None) -> Any:
+        signin = held(server_uri)
+        if signin is None:
+            return original_creds(server_uri)
+        _, _, token = signin.headers().get("Authorization", "").partition(" ")
+        return MlflowHostCreds(
+            signin.host,
+            token=token,
+            ignore_tls_verification=signin.insecure,
+            workspace_id=signin.workspace_id,
+        )
+
+    def workspace_config(server_uri: str, scopes: list[str] | None = None) -> Any:
+        signin = held(server_uri)
+        if signin is None or scopes is not None:
+            return original_config(server_uri, scopes)
+        return signin.config  # its authenticate() is the held, refreshed token
+
+    replacements = {
+        "get_databricks_host_creds": (original_creds, host_creds),
+        "get_databricks_workspace_client_config": (original_config, workspace_config),
+    }
+    for _, ours in replacements.values():
+        setattr(ours, "_claudetracing", True)  # noqa: B010 - marks a plain function
+    for module in list(sys.modules.values()):
+        if not getattr(module, "__name__", "").startswith("mlflow"):
+            continue
+        for name, (original, ours) in replacements.items():
+            if getattr(module, name, None) is original:
+                setattr(module, name, ours)
+
+
+_failed: list[BaseException] | None = None  # set while `write` hands one trace to MLflow
+
+
+def _record_export_failures() -> None:
+    """Keep what MLflow's span exporter only logs: a trace it could not create or upload.
+
+    Toward a server or a workspace the exporter catches the failure of `start_trace` (or of
+    the span upload) and logs a warning; `write` would then learn only that the trace cannot
+    be read back. While `_failed` is set, such a failure is also kept there, so the spool and
+    `traces status` say what the workspace answered (a full experiment, a lost login)."""
+    from mlflow.tracing.client import TracingClient
+
+    for name in ("start_trace", "_upload_trace_data"):
+        original = getattr(TracingClient, name, None)
+        if original is None or getattr(original, "_claudetracing", False):
+            continue
+
+        def recorded(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            try:
+                return __original(self, *args, **kwargs)
+            except Exception as exc:
+                if _failed is not None:
+                    _failed.append(exc)
+                raise
+
+        recorded._claudetracing = True  # type: ignore[attr-defined]
+        setattr(TracingClient, name, recorded)
 
 
 _batch: list[Any] | None = None  # spans of the trace being written, held until its root ends
@@ -259,9 +353,10 @@ class MlflowBackend:
 
         if self.is_local_sqlite:
             paths.ensure_private_dir(paths.local_store_dir())
-        mlflow.set_tracking_uri(self.tracking_uri)
-        client = mlflow.MlflowClient(tracking_uri=self.tracking_uri)
         try:
+            _sign_in(self.tracking_uri)
+            mlflow.set_tracking_uri(self.tracking_uri)
+            client = mlflow.MlflowClient(tracking_uri=self.tracking_uri)
             experiment = client.get_experiment_by_name(self.experiment_name)
             if experiment is None:
                 if not create:
@@ -276,7 +371,7 @@ class MlflowBackend:
                 )
             else:
                 experiment_id = experiment.experiment_id
-        except BackendError:
+        except TracesError:
             raise
         except Exception as exc:  # every MLflow/HTTP failure becomes one message
             raise self._explain(exc) from exc
@@ -285,10 +380,17 @@ class MlflowBackend:
         return experiment_id
 
     def _explain(self, exc: BaseException) -> TracesError:
-        from claudetracing.core import failures
+        from claudetracing.core import failures, naming
 
         profile = self.tracking_uri.partition("://")[2] or "DEFAULT"
-        return failures.explain(exc, "tracking", profile=profile, uri=self.tracking_uri)
+        return failures.explain(
+            exc,
+            "tracking",
+            profile=profile,
+            uri=self.tracking_uri,
+            experiment=self.experiment_name,
+            rollover=naming.rollover(self.experiment_name),
+        )
 
     @property
     def client(self) -> MlflowClient:
@@ -345,17 +447,26 @@ class MlflowBackend:
 
         # Spans go to the global tracking URI: set it per write, one exporter may serve many.
         mlflow.set_tracking_uri(self.tracking_uri)
-        global _batch
+        global _batch, _failed
         _batch_span_writes()
-        _batch = []
+        _record_export_failures()
+        _batch, _failed = [], []
         try:
             trace_id = self._emit(mlflow, trace, experiment_id)
+            failed = list(_failed)
         except Exception as exc:
             raise BackendError(
                 f"cannot write the trace of turn {trace.key}: {_short(exc)}"
             ) from exc
         finally:
-            _batch = None
+            _batch = _failed = None
+        if failed:
+            explained = self._explain(failed[0])
+            if isinstance(explained, TraceCapReached):
+                raise explained from failed[0]
+            raise BackendError(
+                f"cannot write the trace of turn {trace.key}: {_short(failed[0])}"
+            ) from failed[0]
         return trace_id
 
     def write_many(self, traces: list[TurnTrace]) -> list[str]:
@@ -470,6 +581,12 @@ class MlflowBackend:
         _quiet_mlflow()
         import mlflow
 
+        try:
+            _sign_in(self.tracking_uri)
+        except TracesError:
+            raise
+        except Exception as exc:
+            raise self._explain(exc) from exc
         mlflow.set_tracking_uri(self.tracking_uri)
         client = mlflow.MlflowClient(tracking_uri=self.tracking_uri)
         try:

@@ -81,7 +81,12 @@ class Tally:
 
 
 def count(
-    backend: MlflowBackend, experiment_id: str, *, cap: int, sum_tag: str | None = None
+    backend: MlflowBackend,
+    experiment_id: str,
+    *,
+    cap: int,
+    sum_tag: str | None = None,
+    page_size: int = PAGE,
 ) -> Tally:
     """How many traces the experiment holds, counting no further than about `cap`; whether
     there are more (MLflow has no count, so this pages through ids); and, in the same pass,
@@ -91,7 +96,7 @@ def count(
     while counted < cap:
         page = backend.client.search_traces(
             locations=[experiment_id],
-            max_results=PAGE,
+            max_results=page_size,
             page_token=token,
             include_spans=False,
         )
@@ -108,6 +113,11 @@ def count(
             break
     capped = counted >= cap and token is not None
     return Tally(min(counted, cap), capped, tagged_sum, untagged)
+
+
+def experiment_tags(backend: MlflowBackend, experiment_id: str) -> dict[str, str]:
+    """The experiment's tags (where its traces are stored, among others)."""
+    return dict(backend.client.get_experiment(experiment_id).tags)
 
 
 def _quote(value: str) -> str:

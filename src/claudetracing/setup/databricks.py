@@ -85,13 +85,13 @@ def cli_problem() -> TracesError | None:
 
 
 def _client(profile: str) -> Any:
+    """A workspace client on the process's one sign-in (`core/databricks_signin.py`): `init`
+    asks who the user is, makes folders and creates the experiment with one CLI run."""
     from databricks.sdk import WorkspaceClient
-    from databricks.sdk.core import Config
 
-    config = Config(
-        profile=profile, retry_timeout_seconds=TIMEOUT_S, http_timeout_seconds=TIMEOUT_S
-    )
-    return WorkspaceClient(config=config)
+    from claudetracing.core import databricks_signin
+
+    return WorkspaceClient(config=databricks_signin.sign_in(profile, timeout_s=TIMEOUT_S).config)
 
 
 def explain(exc: BaseException, profile: Profile) -> TracesError:

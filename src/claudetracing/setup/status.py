@@ -56,6 +56,9 @@ class StatusReport:
     pending_machine: int = 0  # every repository's, on this machine
     failed_machine: int = 0
     enrichments: list[str] = field(default_factory=list)
+    # A workspace experiment's traces (counted up to its cap) and that cap; None: not counted.
+    experiment_traces: int | None = None
+    trace_cap: int | None = None
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
 
@@ -178,6 +181,7 @@ def gather(root: Path, *, check_backend: bool = True) -> StatusReport:
     report.enrichments = registry_mod.enabled_names(cfg.get(config_mod.ENRICHMENTS))
     if check_backend and backend_ok:
         report.warnings.extend(enrichment_warnings(cfg, report.enrichments))
+        _check_capacity(cfg, report)
     report.warnings.extend(privacy_warnings(cfg))
     missing = [e for e in claude_settings.HOOK_EVENTS if e not in hooks]
     if missing:
@@ -287,6 +291,33 @@ def gather(root: Path, *, check_backend: bool = True) -> StatusReport:
         )
     masked: StatusReport = _masked(report)
     return masked
+
+
+def _check_capacity(cfg: config_mod.Config, report: StatusReport) -> None:
+    """Count a workspace experiment's traces; warn from 80% of its cap, fail at it."""
+    from claudetracing.setup import capacity
+
+    if report.experiment_id is None:
+        return
+    try:
+        found = capacity.measure(cfg, report.experiment_id)
+    except TracesError as exc:
+        report.warnings.append(Problem(exc.message, exc.hint or "see docs/runtime.md"))
+        return
+    except Exception as exc:  # a count that fails must not hide the rest of the report
+        report.warnings.append(
+            Problem(
+                f"cannot count the traces of {cfg.experiment!r}: {failures.short(exc)}",
+                "run `traces status` again; if it persists, check the login with `traces flush`",
+            )
+        )
+        return
+    if found is None:
+        return
+    report.experiment_traces, report.trace_cap = found.traces, found.cap
+    said = capacity.warning(cfg, found)
+    if said is not None:
+        (report.problems if found.full else report.warnings).append(Problem(*said))
 
 
 def _masked(value: Any) -> Any:
