@@ -14,7 +14,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # `python bench/run.py`: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import corpus, export, growth, hook, machine, query, startup
+from bench import corpus, export, growth, hook, machine, query, signin, startup
 from bench.table import Row, render
 from bench.workspace import Scale, Workspace
 
@@ -27,6 +27,7 @@ SUITES: dict[str, Suite] = {
     "growth": growth.run,
     "query": query.run,
     "corpus": corpus.run,
+    "signin": signin.run,
 }
 
 HOW_TO_READ = """\

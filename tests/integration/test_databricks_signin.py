@@ -127,9 +127,7 @@ def _cut_answer(transcript: Path) -> tuple[str, str]:
     """Take the final answer out of a transcript (as if Claude Code had not written it yet);
     (the answer's text, the lines taken out)."""
     lines = transcript.read_text(encoding="utf-8").splitlines(keepends=True)
-    last = max(
-        i for i, line in enumerate(lines) if json.loads(line).get("type") == "assistant"
-    )
+    last = max(i for i, line in enumerate(lines) if json.loads(line).get("type") == "assistant")
     answer = json.loads(lines[last])["message"]["content"][0]["text"]
     transcript.write_text("".join(lines[:last]), encoding="utf-8")
     return answer, "".join(lines[last:])

@@ -61,10 +61,11 @@ def sign_in(profile: str, *, timeout_s: float | None = None) -> SignIn:
             databricks_profiles.check_signin(profile)
             from databricks.sdk.config import Config
 
-            limits: dict[str, float] = {"retry_timeout_seconds": timeout_s or 60}
-            if timeout_s is not None:
-                limits["http_timeout_seconds"] = timeout_s
-            config = Config(profile=profile, **limits)
+            config = Config(
+                profile=profile,
+                retry_timeout_seconds=timeout_s or 60,
+                http_timeout_seconds=timeout_s,  # None: the SDK's default
+            )
             config.authenticate()  # signs in now, so a logged-out profile fails here
             found = _signed_in[profile] = SignIn(profile, config)
         return found

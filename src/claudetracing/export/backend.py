@@ -78,9 +78,9 @@ def _hand_mlflow_the_sign_in() -> None:
     def host_creds(server_uri: Any = None) -> Any:
         signin = held(server_uri)
         if signin is None:
-            return original_creds(server_uri)
+            return original_creds(server_uri)  # type: ignore[no-untyped-call]
         _, _, token = signin.headers().get("Authorization", "").partition(" ")
-        return MlflowHostCreds(
+        return MlflowHostCreds(  # type: ignore[no-untyped-call]
             signin.host,
             token=token,
             ignore_tls_verification=signin.insecure,

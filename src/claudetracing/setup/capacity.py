@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from claudetracing.core import keys, naming
 from claudetracing.core import config as config_mod
+from claudetracing.core import keys, naming
 from claudetracing.core.errors import TracesError
 from claudetracing.core.failures import TRACE_CAP_WAYS_OUT
 from claudetracing.core.tracking_uri import databricks_profile
