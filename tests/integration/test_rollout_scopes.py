@@ -21,6 +21,7 @@ from claudetracing.core import paths
 from claudetracing.trace.builder import TURN_KEY_TAG
 from claudetracing.transcript.turns import read_session
 from tests.conftest import new_repo
+from tests.databricks_standin.fixtures import StandinWorkspace
 from tests.sessions import copy_recorded
 from tests.tracing import TRACES, stored_traces, traces
 
@@ -469,3 +470,26 @@ def test_disable_in_a_repository_says_the_user_scope_still_traces_it(
     done = traces("disable", cwd=repo)
     assert done.returncode == 0 and "traces disable --user" in done.stderr
     assert _user_settings().is_file()
+
+
+@pytest.mark.server
+def test_user_scope_on_databricks_names_each_repositorys_experiment_in_your_folder(
+    tmp_path: Path, databricks_workspace: StandinWorkspace
+) -> None:
+    ws = databricks_workspace
+    done = traces("init", "--user", "--profile", ws.profile, "--yes", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    env = json.loads(_user_settings().read_text())["env"]
+    folder = f"/Users/{ws.user}/claude-code"
+    assert env["CLAUDETRACING_EXPERIMENT"] == folder + "/{repo}"
+    assert env["CLAUDETRACING_TRACKING_URI"] == f"databricks://{ws.profile}"
+    assert env["CLAUDETRACING_USER"] == ws.user and ws.token not in _user_settings().read_text()
+    assert ("POST", "/api/2.0/workspace/mkdirs") in ws.routes()
+    repo = new_repo(tmp_path, "ledger")
+    session = _session(tmp_path, "tool_call", "d")
+    assert fire("Stop", session, repo) == 1
+    flush(tmp_path)
+    listed = json.loads(traces("list", "--json", cwd=repo).stdout)
+    assert [r["name"] for r in listed] == [f"{folder}/ledger"]
+    found = json.loads(traces("search", "--since", "30d", "-f", "json", cwd=repo).stdout)
+    assert len(found) == 1 and found[0]["user"] == ws.user
