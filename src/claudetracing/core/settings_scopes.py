@@ -56,11 +56,20 @@ def user_settings_path() -> Path:
 
 
 def layers(root: Path) -> list[Layer]:
-    """The settings files of a repository, lowest precedence first."""
+    """The settings files of a repository, lowest precedence first. In the home folder (no
+    repository) `.claude` is Claude Code's own: its settings are the user's, read once."""
     folder = root / ".claude"
-    return [
-        Layer(USER, user_settings_path(), "user settings"),
-        Layer(PROJECT, folder / "settings.json", "team settings"),
-        Layer(LOCAL, folder / "settings.local.json", "personal settings"),
-        Layer(MANAGED, managed_settings_path(), "managed settings"),
-    ]
+    found = [Layer(USER, user_settings_path(), "user settings")]
+    if not _same(folder, paths.claude_config_dir()):
+        found += [
+            Layer(PROJECT, folder / "settings.json", "team settings"),
+            Layer(LOCAL, folder / "settings.local.json", "personal settings"),
+        ]
+    return [*found, Layer(MANAGED, managed_settings_path(), "managed settings")]
+
+
+def _same(one: Path, other: Path) -> bool:
+    try:
+        return one.resolve() == other.resolve()
+    except (OSError, RuntimeError):  # a link loop
+        return False

@@ -96,8 +96,8 @@ def _repository_experiment(root: Path) -> str:
 
 def plan_init(root: Path, options: SetupOptions) -> Plan:
     """What `init` would write. Reads every file strictly first: a bad one stops us early."""
-    refuse_user_folder(root)
     repo_links.refuse_outside_links(root)
+    refuse_user_folder(root)
     experiment = options.experiment or _repository_experiment(root)
     team_env = dict(options.extra_team_env)
     # Checked now, before anything is written: the hook runs this path, whatever the PATH.
@@ -160,8 +160,8 @@ def apply(plan: Plan) -> list[Path]:
 
 def disable(root: Path) -> list[Path]:
     """Remove exactly what `init` added: our hooks, our env keys, our .gitignore block."""
+    repo_links.refuse_outside_links(root)  # first: it names the link and how to fix it
     refuse_user_folder(root)
-    repo_links.refuse_outside_links(root)
     # Read both settings files strictly before changing either: all or nothing.
     for path in (
         claude_settings.team_settings_path(root),
