@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -74,9 +75,9 @@ def test_repo_placeholder_is_each_repositorys_name(tmp_path: Path, isolated: Pat
 
 def test_managed_path_is_the_systems_unless_overridden(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CLAUDETRACING_MANAGED_SETTINGS", raising=False)
-    monkeypatch.setattr(settings_scopes.sys, "platform", "linux")
+    monkeypatch.setattr(sys, "platform", "linux")
     assert settings_scopes.managed_settings_path() == Path("/etc/claude-code/managed-settings.json")
-    monkeypatch.setattr(settings_scopes.sys, "platform", "darwin")
+    monkeypatch.setattr(sys, "platform", "darwin")
     assert str(settings_scopes.managed_settings_path()).startswith(
         "/Library/Application Support/ClaudeCode/"
     )
