@@ -493,3 +493,33 @@ def test_user_scope_on_databricks_names_each_repositorys_experiment_in_your_fold
     assert [r["name"] for r in listed] == [f"{folder}/ledger"]
     found = json.loads(traces("search", "--since", "30d", "-f", "json", cwd=repo).stdout)
     assert len(found) == 1 and found[0]["user"] == ws.user
+
+
+def test_status_fails_when_scopes_combine_a_workspace_with_a_plain_experiment_name(
+    tmp_path: Path,
+) -> None:
+    settings = _user_settings()
+    _write_env(settings, {"CLAUDETRACING_TRACKING_URI": "databricks://work"})
+    repo = new_repo(tmp_path, "widgets")
+    _write_env(repo / ".claude/settings.json", {"CLAUDETRACING_EXPERIMENT": "claude-code/widgets"})
+    code, report = status(repo)
+    (mixed,) = [p for p in report["problems"] if "no workspace path" in p["what"]]
+    assert code == 1 and "databricks://work, user settings" in mixed["what"]
+    assert "project settings" in mixed["what"] and "/Shared/claude-code/widgets" in mixed["fix"]
+    # With the user scope's own {repo} path and no repository value, the destination holds.
+    _write_env(
+        settings,
+        {
+            "CLAUDETRACING_TRACKING_URI": "databricks://work",
+            "CLAUDETRACING_EXPERIMENT": "/Users/a/{repo}",
+        },
+    )
+    (repo / ".claude/settings.json").unlink()
+    _, report = status(repo)
+    assert report["experiment"] == "/Users/a/widgets"
+    assert not [p for p in report["problems"] if "no workspace path" in p["what"]]
+
+
+def _write_env(path: Path, env: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"env": env}), encoding="utf-8")

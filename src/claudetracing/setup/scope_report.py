@@ -90,3 +90,20 @@ def conflicts(cfg: config_mod.Config) -> list[Conflict]:
         if hidden:
             found.append(Conflict(key, used, hidden))
     return found
+
+
+def mixed_destination(cfg: config_mod.Config) -> tuple[str, str] | None:
+    """(what, fix) when scopes combine into a destination that cannot work: a Databricks
+    workspace from one scope with a plain experiment name (`init --local`'s) from another."""
+    uri = cfg.values.get(keys.TRACKING_URI)
+    experiment = cfg.values.get(keys.EXPERIMENT)
+    if uri is None or not (uri.value or "").startswith("databricks") or cfg.experiment[:1] == "/":
+        return None
+    where = f"{experiment.scope} settings" if experiment else "the default"
+    return (
+        f"the destination is a Databricks workspace ({uri.value}, {uri.scope} settings) but the "
+        f"experiment {cfg.experiment!r} ({where}) is no workspace path: the workspace refuses it",
+        f"set {keys.EXPERIMENT} to a workspace path (e.g. /Shared/claude-code/"
+        f"{config_mod.repo_slug(cfg.root)}) in {cfg.root}/.claude/settings.local.json, or run "
+        "`traces init --profile PROFILE` in this repository",
+    )

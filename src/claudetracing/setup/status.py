@@ -405,6 +405,9 @@ def _scope_notes(root: Path, cfg: config_mod.Config, report: StatusReport) -> No
     for conflict in scope_report.conflicts(cfg):
         report.conflicts.append(conflict.as_dict())
         report.warnings.append(Problem(conflict.what, conflict.fix))
+    mixed = scope_report.mixed_destination(cfg)
+    if mixed is not None:
+        report.problems.append(Problem(*mixed))
     if report.hooks and not (root / ".git").exists():
         report.warnings.append(
             Problem(
