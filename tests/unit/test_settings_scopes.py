@@ -99,3 +99,25 @@ def test_experiment_templates_are_checked_like_paths(path: str, user: str | None
     else:
         with pytest.raises(TracesError):
             naming.validate_template(path, user)
+
+
+def test_a_managed_file_that_cannot_be_read_is_no_layer_but_a_broken_one_stops_us(
+    tmp_path: Path, isolated: Path, managed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from claudetracing.core import claude_settings
+    from claudetracing.core.errors import ConfigFileError
+
+    _write(managed, {KEY: "m"})
+    real = claude_settings.env_of
+
+    def denied(path: Path) -> dict[str, str]:
+        if path == managed:  # what root cannot be shown: a file others may not read
+            raise ConfigFileError(f"cannot read {path}", "") from PermissionError(13, "denied")
+        return real(path)
+
+    monkeypatch.setattr(claude_settings, "env_of", denied)
+    assert KEY not in config_mod.load(tmp_path, environ={}).values
+    monkeypatch.setattr(claude_settings, "env_of", real)
+    managed.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ConfigFileError, match=str(managed)):
+        config_mod.load(tmp_path, environ={})

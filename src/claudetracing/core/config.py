@@ -113,7 +113,7 @@ def load(root: Path | None = None, *, environ: dict[str, str] | None = None) -> 
         config.values[key] = value
 
     for layer in settings_scopes.layers(root):
-        for key, value in claude_settings.env_of(layer.path).items():
+        for key, value in _env_of(layer).items():
             put(key, Value(value, layer.source, layer.scope))
     for key in sorted(k for k in environ if k.startswith(claude_settings.ENV_PREFIX)):
         if key in RUNTIME_ONLY:
@@ -126,3 +126,16 @@ def load(root: Path | None = None, *, environ: dict[str, str] | None = None) -> 
     config.values.setdefault(TRACKING_URI, Value(LOCAL, "default (embedded local store)"))
     config.values.setdefault(EXPERIMENT, Value(default_experiment(root), "default (convention)"))
     return config
+
+
+def _env_of(layer: settings_scopes.Layer) -> dict[str, str]:
+    """A layer's keys, strictly read; a managed file this user may not read is no layer:
+    Claude Code cannot read it either (`traces status` says so)."""
+    from claudetracing.core.errors import ConfigFileError
+
+    try:
+        return claude_settings.env_of(layer.path)
+    except ConfigFileError as exc:
+        if layer.scope == settings_scopes.MANAGED and isinstance(exc.__cause__, PermissionError):
+            return {}
+        raise

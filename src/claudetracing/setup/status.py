@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from claudetracing.core import (
     paths,
     private_files,
     repo_links,
+    settings_scopes,
     tracking_uri,
     userinfo,
 )
@@ -405,6 +407,15 @@ def _scope_notes(root: Path, cfg: config_mod.Config, report: StatusReport) -> No
     for conflict in scope_report.conflicts(cfg):
         report.conflicts.append(conflict.as_dict())
         report.warnings.append(Problem(conflict.what, conflict.fix))
+    managed = settings_scopes.managed_settings_path()
+    if managed.is_file() and not os.access(managed, os.R_OK):
+        report.warnings.append(
+            Problem(
+                f"the managed settings file {managed} cannot be read by you: neither Claude Code "
+                "nor traces applies it",
+                f"ask whoever deploys it to make it readable (chmod a+r {managed})",
+            )
+        )
     mixed = scope_report.mixed_destination(cfg)
     if mixed is not None:
         report.problems.append(Problem(*mixed))
