@@ -116,7 +116,7 @@ def test_a_managed_file_that_cannot_be_read_is_no_layer_but_a_broken_one_stops_u
         return real(path)
 
     monkeypatch.setattr(claude_settings, "env_of", denied)
-    assert KEY not in config_mod.load(tmp_path, environ={}).values
+    assert config_mod.load(tmp_path, environ={}).values[KEY].scope == "default"
     monkeypatch.setattr(claude_settings, "env_of", real)
     managed.write_text("{not json", encoding="utf-8")
     with pytest.raises(ConfigFileError, match=str(managed)):
