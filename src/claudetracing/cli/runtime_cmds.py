@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -48,15 +49,23 @@ def flush(
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     offline: Annotated[bool, typer.Option(help="Do not contact the backend.")] = False,
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Another repository than the current one.")
+    ] = None,
 ) -> None:
     """Where every setting came from, whether tracing works, and what is waiting."""
-    report = status_mod.gather(config_mod.find_root(), check_backend=not offline)
+    from claudetracing.setup import project
+
+    root = config_mod.find_root() if directory is None else project.repository_at(directory)
+    report = status_mod.gather(root, check_backend=not offline)
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
     else:
         typer.echo(f"repository:   {report.root}")
         for key, value in report.settings.items():
-            typer.echo(f"  {key} = {value['value']}   [{value['source']}]")
+            typer.echo(f"  {key} = {value['value']}   [{value['scope']}: {value['source']}]")
+            for hidden in value["shadowed"]:
+                typer.echo(f"      hides {hidden['scope']}: {hidden['value']}")
         typer.echo(f"tracking URI: {report.tracking_uri}")
         store = (
             "not checked"
@@ -64,7 +73,8 @@ def status(
             else ("reachable" if report.store_reachable else "NOT REACHABLE")
         )
         typer.echo(f"store:        {store} - {report.backend_detail}")
-        typer.echo(f"hooks:        {', '.join(report.hooks) or 'none'}")
+        scopes = f" (from {', '.join(report.hook_scopes)} settings)" if report.hook_scopes else ""
+        typer.echo(f"hooks:        {', '.join(report.hooks) or 'none'}{scopes}")
         typer.echo(f"hook runs:    {report.hook_executable or '`traces` on the PATH, if any'}")
         typer.echo(f".gitignore:   {'ok' if report.gitignore else 'no claudetracing block'}")
         missed = f", {report.unspooled} session(s) never spooled" if report.unspooled else ""

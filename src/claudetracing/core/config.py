@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from claudetracing.core import claude_settings, keys, paths, tracking_uri
+from claudetracing.core import claude_settings, keys, paths, settings_scopes, tracking_uri
 
 LOCAL = "local"
 # The keys are defined once in core.keys; named here too because every reader of a Config uses them.
@@ -18,12 +18,19 @@ USER = keys.USER
 REDACT_PATTERNS = keys.REDACT_PATTERNS
 CONTENT = keys.CONTENT
 RUNTIME_ONLY = keys.RUNTIME_ONLY
+# In an experiment name, the repository's name as the convention derives it (config.repo_slug),
+# filled in for each repository when its turns are exported: one setting in the user's or the
+# organisation's settings names a different experiment for every repository.
+REPO_PLACEHOLDER = "{repo}"
 
 
 @dataclass
 class Value:
     value: str | None
     source: str  # "default", a settings file path, or "environment"
+    scope: str = settings_scopes.DEFAULT  # managed, user, project, local, env or default
+    # What lower scopes set for the same key, lowest first: set, but not used here.
+    shadowed: list[Value] = field(default_factory=list)
 
 
 @dataclass
@@ -44,7 +51,10 @@ class Config:
 
     @property
     def experiment(self) -> str:
-        return self.get(EXPERIMENT) or default_experiment(self.root)
+        name = self.get(EXPERIMENT) or default_experiment(self.root)
+        if REPO_PLACEHOLDER in name:
+            name = name.replace(REPO_PLACEHOLDER, repo_slug(self.root))
+        return name
 
     @property
     def is_local(self) -> bool:
@@ -90,18 +100,21 @@ def default_experiment(root: Path) -> str:
 
 
 def load(root: Path | None = None, *, environ: dict[str, str] | None = None) -> Config:
-    """Merge defaults < user settings < team settings < personal settings < environment."""
+    """Merge defaults < user < project (team) < local (personal) < managed settings <
+    environment: Claude Code's own order for `env`, and then what a command is run with."""
     root = root or find_root()
     environ = dict(os.environ) if environ is None else environ
     config = Config(root=root)
-    layers = [
-        (paths.claude_config_dir() / "settings.json", "user settings"),
-        (claude_settings.team_settings_path(root), "team settings"),
-        (claude_settings.personal_settings_path(root), "personal settings"),
-    ]
-    for path, label in layers:
-        for key, value in claude_settings.env_of(path).items():
-            config.values[key] = Value(value, f"{label} ({path})")
+
+    def put(key: str, value: Value) -> None:
+        found = config.values.get(key)
+        if found is not None:
+            value.shadowed = [*found.shadowed, Value(found.value, found.source, found.scope)]
+        config.values[key] = value
+
+    for layer in settings_scopes.layers(root):
+        for key, value in _env_of(layer).items():
+            put(key, Value(value, layer.source, layer.scope))
     for key in sorted(k for k in environ if k.startswith(claude_settings.ENV_PREFIX)):
         if key in RUNTIME_ONLY:
             continue
@@ -109,7 +122,20 @@ def load(root: Path | None = None, *, environ: dict[str, str] | None = None) -> 
             found = config.values.get(key)
             # Claude Code copies settings `env` into hook processes: same value, same source.
             if found is None or found.value != environ[key]:
-                config.values[key] = Value(environ[key], "environment")
+                put(key, Value(environ[key], "environment", settings_scopes.ENV))
     config.values.setdefault(TRACKING_URI, Value(LOCAL, "default (embedded local store)"))
     config.values.setdefault(EXPERIMENT, Value(default_experiment(root), "default (convention)"))
     return config
+
+
+def _env_of(layer: settings_scopes.Layer) -> dict[str, str]:
+    """A layer's keys, strictly read; a managed file this user may not read is no layer:
+    Claude Code cannot read it either (`traces status` says so)."""
+    from claudetracing.core.errors import ConfigFileError
+
+    try:
+        return claude_settings.env_of(layer.path)
+    except ConfigFileError as exc:
+        if layer.scope == settings_scopes.MANAGED and isinstance(exc.__cause__, PermissionError):
+            return {}
+        raise

@@ -33,6 +33,8 @@ ENTRY_TIMEOUT = "CLAUDETRACING_ENTRY_TIMEOUT"
 MAX_CONTENT_CHARS = "CLAUDETRACING_MAX_CONTENT_CHARS"
 DISABLED = "CLAUDETRACING_DISABLED"
 DEBUG = "CLAUDETRACING_DEBUG"
+# The managed settings file `traces` reads instead of the system's (tests, checking a snippet).
+MANAGED_SETTINGS = "CLAUDETRACING_MANAGED_SETTINGS"
 # Personal: this machine's `traces` executable, absolute, so the hook needs nothing on PATH.
 EXECUTABLE = "CLAUDETRACING_EXECUTABLE"
 RUNTIME_ONLY = frozenset(
@@ -46,5 +48,6 @@ RUNTIME_ONLY = frozenset(
         MAX_CONTENT_CHARS,
         DISABLED,
         DEBUG,
+        MANAGED_SETTINGS,
     }
 )

@@ -35,6 +35,36 @@ def conventional(scope: str, user: str, repo: str) -> str:
     raise TracesError(f"unknown scope {scope!r}", "use --scope shared or --scope personal")
 
 
+def conventional_template(scope: str, user: str) -> str:
+    """The convention with the repository left open (`{repo}`): one experiment per repository,
+    named when each repository's turns are exported (user and managed settings)."""
+    return conventional(scope, user, "widgets").rsplit("/", 1)[0] + "/{repo}"
+
+
+def validate_template(path: str, user: str | None) -> str:
+    """A workspace experiment path that may name the repository as `{repo}` in its last part;
+    `user` None (managed settings, the same for everyone): any /Users/ folder is accepted."""
+    normal = normalise(path)
+    folder, _, name = normal.rpartition("/")
+    if "{repo}" in folder:
+        raise TracesError(
+            f"experiment path {path!r} has {{repo}} in a folder name",
+            "put {repo} in the last part only, e.g. /Shared/claude-code/{repo}: the folder "
+            "must exist before the exporter creates each repository's experiment in it",
+        )
+    filled = f"{folder}/{name.replace('{repo}', 'repo')}"
+    if user is None:
+        if not filled.startswith(("/Shared/", "/Users/")):
+            raise TracesError(
+                f"experiment path {normal!r} is outside /Shared and /Users",
+                "use /Shared/claude-code/{repo}",
+            )
+        validate(filled, filled.split("/")[2] if filled.startswith("/Users/") else "-")
+    else:
+        validate(filled, user)
+    return normal
+
+
 def validate(path: str, user: str) -> str:
     """Accept a custom path only inside /Shared or the user's own folder; return it normalised."""
     normal = normalise(path)

@@ -702,3 +702,23 @@ class MlflowBackend:
             status=SpanStatus(SpanStatusCode(node.status), node.status_message),
             end_time_ns=node.end_ns,
         )
+
+
+def check_store(tracking_uri: str) -> None:
+    """The store answers: signed in, readable. Creates nothing (no experiment, no trace)."""
+    check_signin(tracking_uri)
+    _quiet_mlflow()
+    import mlflow
+
+    local = tracking_uri.startswith("sqlite:///") and tracking_uri.endswith(
+        str(paths.local_store_dir() / "mlflow.db")
+    )
+    if local:
+        paths.ensure_private_dir(paths.local_store_dir())
+    try:
+        mlflow.MlflowClient(tracking_uri=tracking_uri).search_experiments(max_results=1)
+    except Exception as exc:  # every MLflow/HTTP failure becomes one message
+        from claudetracing.core import failures
+
+        profile = tracking_uri.partition("://")[2] or "DEFAULT"
+        raise failures.explain(exc, "tracking", profile=profile, uri=tracking_uri) from exc

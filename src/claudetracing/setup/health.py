@@ -30,17 +30,25 @@ class Finding:
     fix: str
 
 
-def hook_problems(team_path: Path, executable: str | None) -> list[Finding]:
-    """The installed hook cannot run: an old PATH-dependent command, or no executable to run."""
+def hook_problems(settings: Path | list[Path], executable: str | None) -> list[Finding]:
+    """The installed hook cannot run: an old PATH-dependent command, or no executable to run.
+    `settings`: the files that hold our hook (every scope's that does)."""
     found: list[Finding] = []
-    commands = {c for cs in claude_settings.hook_commands(team_path).values() for c in cs}
+    files = [settings] if isinstance(settings, Path) else settings
+    by_file = {
+        path: {c for cs in claude_settings.hook_commands(path).values() for c in cs}
+        for path in files
+    }
+    commands = {c for cs in by_file.values() for c in cs}
     if not commands:
         return found  # "hooks missing" is reported on its own
-    if commands - {claude_settings.HOOK_COMMAND}:
+    old = [path for path, cs in by_file.items() if cs - {claude_settings.HOOK_COMMAND}]
+    if old:
         found.append(
             Finding(
-                f"the hook in {team_path} is an older command that only finds `traces` on the "
-                "PATH of the Claude Code process (not there when claude starts outside the venv)",
+                f"the hook in {', '.join(map(str, old))} is an older command that only finds "
+                "`traces` on the PATH of the Claude Code process (not there when claude starts "
+                "outside the venv)",
                 "run `traces init` to rewrite it with this machine's absolute `traces`",
             )
         )

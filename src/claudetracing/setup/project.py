@@ -55,10 +55,50 @@ def _settings_plan(path: Path, transform: Transform) -> FilePlan:
     return FilePlan(path, before, after, transform)
 
 
+def repository_at(directory: Path) -> Path:
+    """The repository `--dir` names (its root when it names a folder inside one), checked."""
+    from claudetracing.core.errors import TracesError
+
+    if not directory.exists():
+        raise TracesError(f"--dir {directory}: no such folder", "pass the repository's folder")
+    if not directory.is_dir():
+        raise TracesError(f"--dir {directory} is not a folder", "pass the repository's folder")
+    return config_mod.find_root(directory)
+
+
+def refuse_user_folder(root: Path) -> None:
+    """A folder whose `.claude` is Claude Code's own (the home folder, outside any repository)
+    is no repository: its `.claude/settings.json` is the user settings of every repository."""
+    from claudetracing.core import paths
+    from claudetracing.core.errors import TracesError
+
+    own = paths.claude_config_dir()
+    if (root / ".claude").resolve() == own.resolve():
+        raise TracesError(
+            f"{root} is not in a repository: its .claude folder is Claude Code's own "
+            f"({own}), whose settings apply to every repository; nothing was written",
+            "run the command in (or pass --dir) a repository, or use `traces init --user` "
+            "and `traces disable --user` for every repository",
+        )
+
+
+def _repository_experiment(root: Path) -> str:
+    """The experiment the repository's own settings name, else the convention's: a user's or
+    organisation's experiment belongs to their destination, not to the repository's files."""
+    from claudetracing.core import settings_scopes
+
+    value = config_mod.load(root).values.get(config_mod.EXPERIMENT)
+    own = (settings_scopes.PROJECT, settings_scopes.LOCAL, settings_scopes.ENV)
+    if value and value.scope in own:
+        return config_mod.Config(root, {config_mod.EXPERIMENT: value}).experiment
+    return config_mod.default_experiment(root)
+
+
 def plan_init(root: Path, options: SetupOptions) -> Plan:
     """What `init` would write. Reads every file strictly first: a bad one stops us early."""
     repo_links.refuse_outside_links(root)
-    experiment = options.experiment or config_mod.load(root).experiment
+    refuse_user_folder(root)
+    experiment = options.experiment or _repository_experiment(root)
     team_env = dict(options.extra_team_env)
     # Checked now, before anything is written: the hook runs this path, whatever the PATH.
     executable = str(claude_settings.installed_executable())
@@ -120,7 +160,8 @@ def apply(plan: Plan) -> list[Path]:
 
 def disable(root: Path) -> list[Path]:
     """Remove exactly what `init` added: our hooks, our env keys, our .gitignore block."""
-    repo_links.refuse_outside_links(root)
+    repo_links.refuse_outside_links(root)  # first: it names the link and how to fix it
+    refuse_user_folder(root)
     # Read both settings files strictly before changing either: all or nothing.
     for path in (
         claude_settings.team_settings_path(root),

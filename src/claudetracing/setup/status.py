@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,13 +16,14 @@ from claudetracing.core import (
     paths,
     private_files,
     repo_links,
+    settings_scopes,
     tracking_uri,
     userinfo,
 )
 from claudetracing.core import config as config_mod
 from claudetracing.core.errors import TracesError
 from claudetracing.export import ledger, worker
-from claudetracing.setup import gitignore, health
+from claudetracing.setup import gitignore, health, scope_report
 
 
 @dataclass
@@ -33,7 +35,7 @@ class Problem:
 @dataclass
 class StatusReport:
     root: str
-    settings: dict[str, dict[str, str | None]]
+    settings: dict[str, dict[str, Any]]
     tracking_uri: str
     experiment: str
     hooks: list[str]
@@ -59,6 +61,10 @@ class StatusReport:
     # A workspace experiment's traces (counted up to its cap) and that cap; None: not counted.
     experiment_traces: int | None = None
     trace_cap: int | None = None
+    # scope (managed, user, project, local) → events our hook is installed for there
+    hook_scopes: dict[str, list[str]] = field(default_factory=dict)
+    # destination keys whose value in one scope another scope's value hides here
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
 
@@ -148,7 +154,9 @@ def privacy_warnings(cfg: config_mod.Config) -> list[Problem]:
 def gather(root: Path, *, check_backend: bool = True) -> StatusReport:
     cfg = config_mod.load(root)
     team_path = claude_settings.team_settings_path(root)
-    hooks = claude_settings.hooks_installed(team_path)
+    hook_scopes = scope_report.hook_scopes(root)
+    installed = {event for events in hook_scopes.values() for event in events}
+    hooks = [event for event in claude_settings.HOOK_EVENTS if event in installed]
     backend_ok, detail, experiment_id = (
         _backend(cfg) if check_backend else (True, "not checked (--offline)", None)
     )
@@ -156,7 +164,7 @@ def gather(root: Path, *, check_backend: bool = True) -> StatusReport:
     executable = cfg.values.get(keys.EXECUTABLE)
     report = StatusReport(
         root=str(root),
-        settings={k: {"value": v.value, "source": v.source} for k, v in cfg.values.items()},
+        settings={k: _setting(v) for k, v in cfg.values.items()},
         tracking_uri=cfg.tracking_uri,
         experiment=cfg.experiment,
         hooks=hooks,
@@ -175,6 +183,7 @@ def gather(root: Path, *, check_backend: bool = True) -> StatusReport:
         hook_executable=executable.value if executable else None,
         pending_machine=spool.count(spool.PENDING),
         failed_machine=spool.count(spool.FAILED),
+        hook_scopes=hook_scopes,
     )
     from claudetracing.enrichments import registry as registry_mod
 
@@ -183,12 +192,24 @@ def gather(root: Path, *, check_backend: bool = True) -> StatusReport:
         report.warnings.extend(enrichment_warnings(cfg, report.enrichments))
         _check_capacity(cfg, report)
     report.warnings.extend(privacy_warnings(cfg))
+    _scope_notes(root, cfg, report)
+    disabled = (cfg.get(keys.DISABLED) or "").strip().lower() in ("1", "true", "yes")
+    if disabled:
+        source = cfg.values[keys.DISABLED].source
+        report.warnings.append(
+            Problem(
+                f"tracing is turned off here by {keys.DISABLED} ({source})",
+                f"remove {keys.DISABLED} there to trace this folder's turns",
+            )
+        )
     missing = [e for e in claude_settings.HOOK_EVENTS if e not in hooks]
-    if missing:
+    if missing and not disabled:
+        where = team_path if not hook_scopes else "every settings scope"
         report.problems.append(
             Problem(
-                f"Claude Code hooks missing in {team_path}: {', '.join(missing)}",
-                "run `traces init`",
+                f"Claude Code hooks missing in {where}: {', '.join(missing)}",
+                "run `traces init` (this repository) or `traces init --user` (every repository "
+                "you open)",
             )
         )
     for link in repo_links.outside_links(root):
@@ -199,7 +220,7 @@ def gather(root: Path, *, check_backend: bool = True) -> StatusReport:
                 repo_links.link_fix([link]),
             )
         )
-    for finding in health.hook_problems(team_path, report.hook_executable):
+    for finding in health.hook_problems(scope_report.hook_files(root), report.hook_executable):
         report.problems.append(Problem(finding.what, finding.fix))
     spool_finding = health.spool_problem()
     if spool_finding is not None:
@@ -236,7 +257,7 @@ def gather(root: Path, *, check_backend: bool = True) -> StatusReport:
         at = exporter.get("last_error_at")
         if isinstance(at, float) and at > (report.last_error_at or 0):
             report.last_error, report.last_error_at = stopped, at
-    if hooks:
+    if hooks and not disabled:
         missed = health.unspooled_sessions(
             _discover(root),
             _installed_at(root),
@@ -392,11 +413,52 @@ def _discover(root: Path) -> list[Path]:
 
 
 def _installed_at(root: Path) -> float:
-    """When the hook was last written here: the team settings file's last change."""
+    """When the hook was last written for this repository: the newest change of a settings
+    file that holds it (any scope's)."""
     try:
-        return claude_settings.team_settings_path(root).stat().st_mtime
-    except OSError:
+        return max(path.stat().st_mtime for path in scope_report.hook_files(root))
+    except (OSError, ValueError):
         return time.time()
+
+
+def _setting(value: config_mod.Value) -> dict[str, Any]:
+    return {
+        "value": value.value,
+        "source": value.source,
+        "scope": value.scope,
+        "shadowed": [
+            {"value": v.value, "source": v.source, "scope": v.scope} for v in value.shadowed
+        ],
+    }
+
+
+def _scope_notes(root: Path, cfg: config_mod.Config, report: StatusReport) -> None:
+    """Values another scope hides (said, not failed: precedence is how it should work), and
+    where the turns of a folder outside any git repository go."""
+    for conflict in scope_report.conflicts(cfg):
+        report.conflicts.append(conflict.as_dict())
+        report.warnings.append(Problem(conflict.what, conflict.fix))
+    managed = settings_scopes.managed_settings_path()
+    if managed.is_file() and not os.access(managed, os.R_OK):
+        report.warnings.append(
+            Problem(
+                f"the managed settings file {managed} cannot be read by you: neither Claude Code "
+                "nor traces applies it",
+                f"ask whoever deploys it to make it readable (chmod a+r {managed})",
+            )
+        )
+    mixed = scope_report.mixed_destination(cfg)
+    if mixed is not None:
+        report.problems.append(Problem(*mixed))
+    if report.hooks and not (root / ".git").exists():
+        report.warnings.append(
+            Problem(
+                f"{root} is not in a git repository: its turns are traced into experiment "
+                f"{cfg.experiment!r}, named after the folder",
+                "run Claude Code in the repository's folder; to leave this folder out, set "
+                f'"{keys.DISABLED}": "1" in the env of {root}/.claude/settings.local.json',
+            )
+        )
 
 
 def _last_export(root: Path, cfg: config_mod.Config) -> float | None:

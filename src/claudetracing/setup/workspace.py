@@ -44,9 +44,12 @@ def find_profile(name: str) -> databricks.Profile:
 
 def team_experiment(root: Path) -> str | None:
     """The experiment a teammate already committed, if any."""
+    from claudetracing.core import settings_scopes
+
     value = config_mod.load(root).values.get(config_mod.EXPERIMENT)
-    if value and value.source.startswith("team settings"):
-        return value.value
+    for found in [value, *value.shadowed] if value else []:  # a managed value may hide it
+        if found.scope == settings_scopes.PROJECT:
+            return found.value
     return None
 
 
