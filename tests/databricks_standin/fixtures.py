@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from . import fake_cli
+from . import fake_cli, uc_state
 
 __all__ = ["StandinWorkspace", "_standin_store_template", "databricks_workspace"]
 
@@ -174,6 +174,57 @@ class StandinWorkspace:
     def blob(self, trace_id: str) -> Path:
         """Where the stand-in's object store keeps a trace's span data (`traces.json`)."""
         return self.root / "server" / "blobs" / "traces" / trace_id / "traces.json"
+
+    # ---- Unity Catalog, as an admin sets it up (uc_state.py; the server reads it per request)
+
+    def _uc(self, change: Any) -> None:
+        server_root = self.root / "server"
+        state = uc_state.load(server_root)
+        change(state)
+        uc_state.save(server_root, state)  # the server re-reads it on every request
+
+    def uc_state(self) -> dict[str, Any]:
+        return uc_state.load(self.root / "server")
+
+    def add_catalog(
+        self, catalog: str, grants: dict[str, list[str]] | None = None, owner: str | None = None
+    ) -> None:
+        def change(state: dict[str, Any]) -> None:
+            uc_state.add_catalog(state, catalog, grants)
+            if owner:
+                state["catalogs"][catalog]["owner"] = owner
+
+        self._uc(change)
+
+    def add_schema(
+        self,
+        catalog: str,
+        schema: str,
+        grants: dict[str, list[str]] | None = None,
+        owner: str | None = None,
+    ) -> None:
+        """A schema (and its catalog) with grants, e.g. `{user: ["USE_CATALOG", ...]}`."""
+
+        def change(state: dict[str, Any]) -> None:
+            uc_state.add_schema(state, catalog, schema, grants)
+            if owner:
+                state["catalogs"][catalog]["schemas"][schema]["owner"] = owner
+
+        self._uc(change)
+
+    def add_warehouse(
+        self,
+        warehouse_id: str,
+        name: str,
+        state_name: str = "RUNNING",
+        *,
+        serverless: bool = False,
+    ) -> None:
+        self._uc(
+            lambda state: uc_state.add_warehouse(
+                state, warehouse_id, name, state_name, serverless=serverless
+            )
+        )
 
     # ---- profiles and login state --------------------------------------------------------
 

@@ -201,6 +201,10 @@ class DatabricksShim:
             return (*self._blob(environ, method, path, body), "blob")
         user = self._authenticate(environ)
         query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+        from . import unity_catalog  # Unity Catalog and SQL warehouse routes
+
+        if (uc_answer := unity_catalog.handle(self.root, method, path, query, user)) is not None:
+            return (*self._json(*uc_answer), "shim")
         if path.startswith("/api/4.0/"):
             # What a workspace without the v4 tracing service answers; MLflow falls back to v3.
             raise ShimError(404, "ENDPOINT_NOT_FOUND", f"No API found for '{method} {path}'")
