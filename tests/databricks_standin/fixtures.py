@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from . import fake_cli, uc_state
+from . import fake_cli, uc_state, uc_traces
 
 __all__ = ["StandinWorkspace", "_standin_store_template", "databricks_workspace"]
 
@@ -175,7 +175,7 @@ class StandinWorkspace:
         """Where the stand-in's object store keeps a trace's span data (`traces.json`)."""
         return self.root / "server" / "blobs" / "traces" / trace_id / "traces.json"
 
-    # ---- Unity Catalog, as an admin sets it up (uc_state.py; the server reads it per request)
+    # ---- Unity Catalog: what an admin sets up, what the tracing routes stored -------------
 
     def _uc(self, change: Any) -> None:
         server_root = self.root / "server"
@@ -212,6 +212,21 @@ class StandinWorkspace:
 
         self._uc(change)
 
+    def grant_table(self, table: str, principal: str, privileges: list[str]) -> None:
+        self._uc(lambda state: uc_state.grant_table(state, table, principal, privileges))
+
+    def revoke_table(self, table: str, principal: str, privileges: list[str]) -> None:
+        """Take privileges (and ownership, if `OWNERSHIP` is named) away on a table."""
+
+        def change(state: dict[str, Any]) -> None:
+            entry = state["tables"].setdefault(table, {"grants": {}})
+            have = entry["grants"].get(principal, [])
+            entry["grants"][principal] = [p for p in have if p not in privileges]
+            if "OWNERSHIP" in privileges and entry.get("owner") == principal:
+                entry["owner"] = "admins"
+
+        self._uc(change)
+
     def add_warehouse(
         self,
         warehouse_id: str,
@@ -225,6 +240,32 @@ class StandinWorkspace:
                 state, warehouse_id, name, state_name, serverless=serverless
             )
         )
+
+    def remove_warehouse(self, warehouse_id: str) -> None:
+        self._uc(lambda state: state["warehouses"].pop(warehouse_id, None))
+
+    def uc_spans(self, location: str) -> list[dict[str, Any]]:
+        """Rows of the location's `_otel_spans` table: `trace` and `span` ids (hex) and the
+        OTLP span itself (`proto`, base64), in the order written."""
+        path = self.root / "server" / uc_traces.STORE_FILE
+        store = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        rows: list[dict[str, Any]] = store.get("rows", {}).get(f"{location}_otel_spans", [])
+        return rows
+
+    def uc_trace_infos(self, location: str) -> dict[str, dict[str, Any]]:
+        """Trace infos stored at the location: otel trace id (hex) -> TraceInfo JSON."""
+        path = self.root / "server" / uc_traces.STORE_FILE
+        store = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        infos: dict[str, dict[str, Any]] = store.get("infos", {}).get(location, {})
+        return infos
+
+    def otel_requests(self) -> list[dict[str, Any]]:
+        """Every OTLP request the workspace answered: table, content type, user, status,
+        span count, trace ids (hex), error."""
+        path = self.root / "server" / uc_traces.REQUESTS_FILE
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
     # ---- profiles and login state --------------------------------------------------------
 

@@ -25,6 +25,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from tests.databricks_standin import uc_traces
+
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
@@ -205,6 +207,12 @@ class DatabricksShim:
 
         if (uc_answer := unity_catalog.handle(self.root, method, path, query, user)) is not None:
             return (*self._json(*uc_answer), "shim")
+        try:
+            uc_answer = uc_traces.answer(self, environ, user, method, path, body)
+        except uc_traces.UcError as err:
+            raise ShimError(err.status, err.error_code, err.message) from err
+        if uc_answer is not None:  # Unity Catalog trace locations, OTLP spans, v4 reads
+            return (*uc_answer, "shim")
         if path.startswith("/api/4.0/"):
             # What a workspace without the v4 tracing service answers; MLflow falls back to v3.
             raise ShimError(404, "ENDPOINT_NOT_FOUND", f"No API found for '{method} {path}'")
