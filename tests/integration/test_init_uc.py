@@ -315,3 +315,50 @@ def test_a_teammate_links_to_the_existing_tables_with_read_write_grants(
     assert done.returncode == 0, done.stderr
     assert "reuse trace location main.traces.widgets" in done.stderr
     assert len(ws.uc_state()["links"]) == 2
+
+
+# ---- traces status ----------------------------------------------------------------------------
+
+
+def _status(repo: Path) -> tuple[int, dict[str, Any], str]:
+    done = traces("status", "--json", cwd=repo)
+    text = traces("status", cwd=repo)
+    return done.returncode, json.loads(done.stdout), text.stdout + text.stderr
+
+
+def test_status_shows_the_location_and_says_what_broke(
+    repo: Path, databricks_workspace: StandinWorkspace
+) -> None:
+    ws = databricks_workspace
+    _set_up(ws)
+    done = _init(repo, ws, "--uc", "main.traces", "--yes")
+    assert done.returncode == 0, done.stderr
+    code, report, text = _status(repo)
+    assert code == 0, report["problems"]
+    uc = report["unity_catalog"]
+    assert uc["location"] == LOCATION and uc["linked"] is True
+    assert uc["warehouse_id"] == "wh0001" and uc["warehouse_state"] == "RUNNING"
+    assert f"{LOCATION}_otel_spans" in uc["tables"]
+    assert f"unity catalog: {LOCATION} (linked)" in text
+    assert "warehouse:  Starter Warehouse (wh0001): RUNNING" in text
+
+    ws._uc(lambda state: state["warehouses"]["wh0001"].update(state="STOPPED"))
+    code, report, text = _status(repo)
+    assert code == 0  # a stopped warehouse starts on the next write: a warning
+    assert any("is STOPPED" in w["what"] for w in report["warnings"])
+    assert "databricks warehouses start wh0001" in text
+
+    ws._uc(
+        lambda state: state["catalogs"]["main"]["schemas"]["traces"]["grants"].update(
+            {ws.user: ["USE_SCHEMA", "CREATE_TABLE", "SELECT"]}
+        )
+    )
+    code, report, text = _status(repo)
+    assert code != 0
+    assert f"GRANT MODIFY ON TABLE `main`.`traces`.`widgets_otel_spans` TO `{ws.user}`;" in text
+
+    ws._uc(lambda state: state["warehouses"].pop("wh0001"))
+    code, report, text = _status(repo)
+    assert code != 0
+    assert any("SQL warehouse wh0001 does not exist" in p["what"] for p in report["problems"])
+    assert report["unity_catalog"]["warehouse_state"] == "MISSING"

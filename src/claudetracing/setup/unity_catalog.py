@@ -298,3 +298,126 @@ def apply(profile: databricks.Profile, ws: Any, plan: UcPlan, experiment_id: str
             f"(its {LINK_TAG} is {linked!r}); the settings were not written",
             "run traces init again; if it persists, check the experiment in the workspace UI",
         )
+
+
+@dataclass
+class UcStatus:
+    """What `traces status` shows of Unity Catalog storage, and what is wrong with it."""
+
+    location: str
+    tables: list[str]
+    warehouse_id: str | None
+    warehouse_name: str | None = None
+    warehouse_state: str | None = None  # None: not checked
+    linked: bool | None = None  # the experiment's link tag names this location
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+
+def inspect(
+    profile_name: str | None,
+    location: str,
+    warehouse_id: str | None,
+    experiment_path: str,
+    *,
+    online: bool,
+) -> UcStatus:
+    """The configured location, its warehouse, the user's grants on its tables and the
+    experiment's link. Offline: only what the settings say."""
+    parts = location.split(".")
+    fix_init = f"run `traces init --uc {location} --warehouse auto`"
+    if len(parts) != 3:
+        found = UcStatus(location, [], warehouse_id)
+        what = f"CLAUDETRACING_UC_LOCATION {location!r} is not CATALOG.SCHEMA.PREFIX"
+        found.problems.append((what, fix_init))
+        return found
+    wanted = Target(*parts)
+    found = UcStatus(location, list(wanted.tables.values()), warehouse_id)
+    if not warehouse_id:
+        found.problems.append(
+            (
+                "no SQL warehouse is set (CLAUDETRACING_UC_WAREHOUSE): traces cannot be written "
+                "to or read from Unity Catalog",
+                fix_init,
+            )
+        )
+    if not online or not profile_name:
+        return found
+    from claudetracing.setup import workspace
+
+    try:
+        profile = workspace.find_profile(profile_name)
+        ws = databricks.client(profile)
+        _inspect_online(profile, ws, wanted, found, experiment_path, fix_init)
+    except TracesError as exc:
+        found.problems.append((f"Unity Catalog not checked: {exc.message}", exc.hint or fix_init))
+    return found
+
+
+def _inspect_online(
+    profile: databricks.Profile,
+    ws: Any,
+    wanted: Target,
+    found: UcStatus,
+    experiment_path: str,
+    fix_init: str,
+) -> None:
+    if found.warehouse_id:
+        w = databricks.warehouse(profile, ws, found.warehouse_id)
+        if w is None or w.state in UNUSABLE_STATES:
+            found.warehouse_state = "MISSING" if w is None else w.state
+            found.problems.append(
+                (
+                    f"SQL warehouse {found.warehouse_id} does not exist any more: writes to "
+                    f"{wanted.location} fail and turns stay spooled",
+                    f"{fix_init} (or --warehouse ID), then `traces flush`",
+                )
+            )
+        else:
+            found.warehouse_name, found.warehouse_state = w.name, w.state
+            if w.state in ("STOPPED", "STOPPING"):
+                found.warnings.append(
+                    (
+                        f"SQL warehouse {w.name} ({w.id}) is {w.state}: the next export starts it "
+                        "and waits (up to minutes)",
+                        f"start it now: `databricks warehouses start {w.id}`, or pick a running "
+                        f"one: {fix_init}",
+                    )
+                )
+    user, principals = databricks.identity(profile, ws)
+    lacking: list[tuple[str, list[str]]] = []
+    for table in wanted.tables.values():
+        held = databricks.effective_privileges(profile, ws, "table", table, principals)
+        if held is None:
+            continue  # not created yet, or this kind of table is not written
+        missing = [p for p in EXPLICIT if p not in held]
+        if missing:
+            lacking.append((table, missing))
+    if not databricks.table_exists(profile, ws, wanted.tables["spans"]):
+        found.problems.append(
+            (
+                f"table {wanted.tables['spans']} does not exist: the location was never "
+                "created or was dropped",
+                fix_init,
+            )
+        )
+    if lacking:
+        what = "; ".join(f"{' '.join(m)} on {t}" for t, m in lacking)
+        sql = " ".join(_grant_sql(m, "TABLE", t, user) for t, m in lacking)
+        found.problems.append(
+            (
+                f"{user} lacks {what}: exports to Unity Catalog are rejected",
+                f"ask the owner of {wanted.schema_name} or a metastore admin to run: {sql}",
+            )
+        )
+    experiment = _experiment(profile, ws, experiment_path)
+    link = _link_of(experiment) if experiment else None
+    found.linked = link == wanted.location
+    if not found.linked:
+        now = f"linked to {link}" if link else "not linked to any Unity Catalog location"
+        found.problems.append(
+            (
+                f"experiment {experiment_path} is {now}, but the settings say {wanted.location}",
+                fix_init,
+            )
+        )
