@@ -362,3 +362,52 @@ def test_status_shows_the_location_and_says_what_broke(
     assert code != 0
     assert any("SQL warehouse wh0001 does not exist" in p["what"] for p in report["problems"])
     assert report["unity_catalog"]["warehouse_state"] == "MISSING"
+
+
+# ---- the wizard, in a real terminal -----------------------------------------------------------
+
+
+def test_the_wizard_offers_unity_catalog_and_lists_what_the_user_can_use(
+    repo: Path, databricks_workspace: StandinWorkspace
+) -> None:
+    import os
+
+    import pexpect
+
+    from tests.tracing import TRACES
+
+    ws = databricks_workspace
+    _set_up(ws)
+    ws.add_schema("main", "hidden")  # no grant: not offered
+    ws.add_warehouse("wh0002", "Big Classic", "STOPPED")
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "160", "LINES": "40"}
+    child = pexpect.spawn(
+        TRACES, ["init"], cwd=str(repo), env=env, encoding="utf-8", timeout=90, dimensions=(40, 160)
+    )
+    child.expect("Where should this repository's traces go?")
+    child.send("\r")  # dev
+    child.expect("Which experiment?")
+    child.send("\r")  # shared
+    child.expect("Store traces in Unity Catalog tables?")
+    child.send("y")  # a key answers it; a newline would answer the next question
+    child.expect("Which schema?")
+    child.expect("main.traces")
+    assert "main.hidden" not in child.before + child.after
+    child.send("\r")
+    child.expect("Table prefix")
+    child.send("\r")  # the convention: widgets
+    child.expect("Which SQL warehouse?")
+    child.expect(r"Starter Warehouse  \(wh0001, RUNNING, serverless\)")
+    child.expect(r"Big Classic  \(wh0002, STOPPED; will be started\)")
+    child.send("\r")
+    child.expect("create trace location main.traces.widgets")
+    child.expect("Apply this plan?")
+    assert not (repo / ".claude").exists() and ws.uc_state()["links"] == {}
+    child.sendline("y")
+    child.expect("stores its traces in Unity Catalog, main.traces.widgets")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    personal = json.loads((repo / ".claude/settings.local.json").read_text())
+    assert personal["env"]["CLAUDETRACING_UC_LOCATION"] == LOCATION
+    assert personal["env"]["CLAUDETRACING_UC_WAREHOUSE"] == "wh0001"
