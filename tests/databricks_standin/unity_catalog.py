@@ -217,7 +217,7 @@ def _effective(state: Json, kind: str, full_name: str, query: dict[str, list[str
         levels.append(("SCHEMA", ".".join(parts[:2]), schema_grants))
     if kind == "table":
         levels.append(("TABLE", name, state["tables"][name].get("grants", {})))
-    wanted = (query.get("principal") or [None])[0]
+    wanted = query["principal"][0] if query.get("principal") else None
     assignments: dict[str, list[Json]] = {}
     for level_type, level_name, grants in levels:
         for principal, privileges in grants.items():

@@ -205,8 +205,8 @@ class DatabricksShim:
         query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
         from . import unity_catalog  # Unity Catalog and SQL warehouse routes
 
-        if (uc_answer := unity_catalog.handle(self.root, method, path, query, user)) is not None:
-            return (*self._json(*uc_answer), "shim")
+        if (catalog := unity_catalog.handle(self.root, method, path, query, user)) is not None:
+            return (*self._json(*catalog), "shim")
         try:
             uc_answer = uc_traces.answer(self, environ, user, method, path, body)
         except uc_traces.UcError as err:

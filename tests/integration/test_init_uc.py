@@ -72,7 +72,7 @@ def _experiment(ws: StandinWorkspace, path: str = EXPERIMENT) -> dict[str, Any] 
         )
     except Exception:
         return None
-    return dict(found["experiment"])  # type: ignore[index]
+    return dict(found["experiment"])
 
 
 def _tags(experiment: dict[str, Any]) -> dict[str, str]:
@@ -86,7 +86,7 @@ def _make_experiment(ws: StandinWorkspace, tags: dict[str, str] | None = None) -
     client.workspace.mkdirs("/Shared/claude-code")
     body = {"name": EXPERIMENT, "tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]}
     made = client.api_client.do("POST", "/api/2.0/mlflow/experiments/create", body=body)
-    return str(made["experiment_id"])  # type: ignore[index]
+    return str(made["experiment_id"])
 
 
 # ---- flags ------------------------------------------------------------------------------------
@@ -285,6 +285,11 @@ def test_init_uc_links_the_experiment_once_and_writes_the_settings(
     assert "already linked to main.traces.widgets" in again.stderr
     assert "nothing to change" in again.stderr
     assert not [p for m, p in ws.routes() if m == "POST" and "/api/5.0/" in p]
+    # Without --uc, init keeps what the personal settings say rather than dropping it.
+    plain = _init(repo, ws, "--yes")
+    assert plain.returncode == 0, plain.stderr
+    assert "the Unity Catalog location comes from" in plain.stderr
+    assert "nothing to change" in plain.stderr
 
 
 def test_a_teammate_links_to_the_existing_tables_with_read_write_grants(

@@ -252,7 +252,13 @@ def prepare(
             clients.append(databricks.client(chosen))  # one sign-in for all the UC calls
         return clients[0]
 
-    if uc_text is None and prompter is not None:
+    kept = config_mod.load(root).values.get(config_mod.UC_LOCATION)
+    if uc_text is None and kept is not None and kept.value:
+        # Set up before (init --uc): running init again keeps it, as it keeps the experiment.
+        uc_text = kept.value
+        warehouse = warehouse or config_mod.load(root).get(config_mod.UC_WAREHOUSE)
+        remote.append(f"the Unity Catalog location comes from {kept.source}")
+    elif uc_text is None and prompter is not None:
         answer = prompter.unity_catalog(root, chosen, client)
         if answer is not None:
             uc_text, warehouse = answer
