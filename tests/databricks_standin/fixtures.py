@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 import uuid
 import warnings
@@ -243,6 +244,55 @@ class StandinWorkspace:
 
     def remove_warehouse(self, warehouse_id: str) -> None:
         self._uc(lambda state: state["warehouses"].pop(warehouse_id, None))
+
+    def fail_otlp(self, unavailable: int = 0, answer_lost: int = 0) -> None:
+        """The next OTLP requests fail with 503: `unavailable` ones store nothing,
+        `answer_lost` ones are stored and the answer is lost."""
+        faults = {"otlp_unavailable": unavailable, "otlp_answer_lost": answer_lost}
+        (self.root / "server" / uc_traces.FAULTS_FILE).write_text(json.dumps(faults))
+
+    def api(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """One JSON call to the workspace as the signed-in user: (status, answer)."""
+        import urllib.error
+
+        request = urllib.request.Request(
+            f"{self.host}{path}",
+            data=None if body is None else json.dumps(body).encode(),
+            method=method,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return answer.status, json.loads(answer.read() or b"{}")
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read() or b"{}")
+
+    def link_to_uc(self, experiment_name: str, location: str, warehouse_id: str) -> None:
+        """What `mlflow.set_experiment(name, trace_location=UnityCatalog(...))` does for an
+        existing experiment, through the same routes: create the location, link it."""
+        catalog, schema, prefix = location.split(".")
+        prefix_json = {"catalog_name": catalog, "schema_name": schema, "table_prefix": prefix}
+        status, answer = self.api(
+            "POST",
+            "/api/5.0/mlflow/tracing/locations",
+            {"uc_table_prefix": prefix_json, "sql_warehouse_id": warehouse_id},
+        )
+        assert status == 200, answer
+        status, answer = self.api(
+            "GET",
+            "/api/2.0/mlflow/experiments/get-by-name?experiment_name="
+            + urllib.parse.quote(experiment_name),
+        )
+        assert status == 200, answer
+        experiment_id = answer["experiment"]["experiment_id"]
+        status, answer = self.api(
+            "POST",
+            f"/api/5.0/mlflow/experiments/{experiment_id}/trace-location:link",
+            {"experiment_id": experiment_id, "uc_table_prefix": prefix_json},
+        )
+        assert status == 200, answer
 
     def uc_spans(self, location: str) -> list[dict[str, Any]]:
         """Rows of the location's `_otel_spans` table: `trace` and `span` ids (hex) and the

@@ -49,6 +49,10 @@ LINK_TAGS = {
 }
 STORE_FILE = "uc_traces.json"
 REQUESTS_FILE = "otel_requests.jsonl"
+# Outages a test asks for: {"otlp_unavailable": n} answers the next n OTLP requests 503 without
+# storing; {"otlp_answer_lost": n} stores the next n and then answers 503, as when the answer
+# of an accepted write is lost on the way back.
+FAULTS_FILE = "uc_faults.json"
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_]+$")
 
 _LOCATIONS = "/api/5.0/mlflow/tracing/locations"
@@ -368,6 +372,11 @@ def _ingest(shim: DatabricksShim, environ: dict[str, Any], user: str, body: byte
                 f"Unsupported content type '{content_type}': expected application/x-protobuf.",
             )
         with _lock:
+            fault = _take_fault(shim)
+            if fault == "otlp_unavailable":
+                raise _error(
+                    503, "TEMPORARILY_UNAVAILABLE", "The service is temporarily unavailable."
+                )
             state = uc_state.load(shim.root)
             location = next(
                 (f for f, e in state["locations"].items() if e["tables"]["spans"] == table), None
@@ -394,12 +403,28 @@ def _ingest(shim: DatabricksShim, environ: dict[str, Any], user: str, body: byte
             store["rows"].setdefault(table, []).extend(rows)
             _save_store(shim, store)
         entry.update(status=200, spans=len(rows), traces=sorted({r["trace"] for r in rows}))
+        if fault == "otlp_answer_lost":
+            entry["answer_lost"] = True
+            raise _error(503, "TEMPORARILY_UNAVAILABLE", "The service is temporarily unavailable.")
     except Exception as err:
         entry.update(status=getattr(err, "status", 500), error=str(err))
         _record_otlp(shim, entry)
         raise
     _record_otlp(shim, entry)
     return _json(200, {})
+
+
+def _take_fault(shim: DatabricksShim) -> str | None:
+    path = Path(shim.root) / FAULTS_FILE
+    if not path.exists():
+        return None
+    faults: dict[str, int] = json.loads(path.read_text(encoding="utf-8"))
+    for name, left in faults.items():
+        if left > 0:
+            faults[name] = left - 1
+            path.write_text(json.dumps(faults), encoding="utf-8")
+            return name
+    return None
 
 
 def _create_info(
