@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 import uuid
 import warnings
@@ -20,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from . import fake_cli
+from . import fake_cli, uc_state, uc_traces
 
 __all__ = ["StandinWorkspace", "_standin_store_template", "databricks_workspace"]
 
@@ -196,6 +197,147 @@ class StandinWorkspace:
     def blob(self, trace_id: str) -> Path:
         """Where the stand-in's object store keeps a trace's span data (`traces.json`)."""
         return self.root / "server" / "blobs" / "traces" / trace_id / "traces.json"
+
+    # ---- Unity Catalog: what an admin sets up, what the tracing routes stored -------------
+
+    def _uc(self, change: Any) -> None:
+        server_root = self.root / "server"
+        state = uc_state.load(server_root)
+        change(state)
+        uc_state.save(server_root, state)  # the server re-reads it on every request
+
+    def uc_state(self) -> dict[str, Any]:
+        return uc_state.load(self.root / "server")
+
+    def add_catalog(
+        self, catalog: str, grants: dict[str, list[str]] | None = None, owner: str | None = None
+    ) -> None:
+        def change(state: dict[str, Any]) -> None:
+            uc_state.add_catalog(state, catalog, grants)
+            if owner:
+                state["catalogs"][catalog]["owner"] = owner
+
+        self._uc(change)
+
+    def add_schema(
+        self,
+        catalog: str,
+        schema: str,
+        grants: dict[str, list[str]] | None = None,
+        owner: str | None = None,
+    ) -> None:
+        """A schema (and its catalog) with grants, e.g. `{user: ["USE_CATALOG", ...]}`."""
+
+        def change(state: dict[str, Any]) -> None:
+            uc_state.add_schema(state, catalog, schema, grants)
+            if owner:
+                state["catalogs"][catalog]["schemas"][schema]["owner"] = owner
+
+        self._uc(change)
+
+    def grant_table(self, table: str, principal: str, privileges: list[str]) -> None:
+        self._uc(lambda state: uc_state.grant_table(state, table, principal, privileges))
+
+    def revoke_table(self, table: str, principal: str, privileges: list[str]) -> None:
+        """Take privileges (and ownership, if `OWNERSHIP` is named) away on a table."""
+
+        def change(state: dict[str, Any]) -> None:
+            entry = state["tables"].setdefault(table, {"grants": {}})
+            have = entry["grants"].get(principal, [])
+            entry["grants"][principal] = [p for p in have if p not in privileges]
+            if "OWNERSHIP" in privileges and entry.get("owner") == principal:
+                entry["owner"] = "admins"
+
+        self._uc(change)
+
+    def add_warehouse(
+        self,
+        warehouse_id: str,
+        name: str,
+        state_name: str = "RUNNING",
+        *,
+        serverless: bool = False,
+    ) -> None:
+        self._uc(
+            lambda state: uc_state.add_warehouse(
+                state, warehouse_id, name, state_name, serverless=serverless
+            )
+        )
+
+    def remove_warehouse(self, warehouse_id: str) -> None:
+        self._uc(lambda state: state["warehouses"].pop(warehouse_id, None))
+
+    def fail_otlp(self, unavailable: int = 0, answer_lost: int = 0) -> None:
+        """The next OTLP requests fail with 503: `unavailable` ones store nothing,
+        `answer_lost` ones are stored and the answer is lost."""
+        faults = {"otlp_unavailable": unavailable, "otlp_answer_lost": answer_lost}
+        (self.root / "server" / uc_traces.FAULTS_FILE).write_text(json.dumps(faults))
+
+    def api(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """One JSON call to the workspace as the signed-in user: (status, answer)."""
+        import urllib.error
+
+        request = urllib.request.Request(
+            f"{self.host}{path}",
+            data=None if body is None else json.dumps(body).encode(),
+            method=method,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return answer.status, json.loads(answer.read() or b"{}")
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read() or b"{}")
+
+    def link_to_uc(self, experiment_name: str, location: str, warehouse_id: str) -> None:
+        """What `mlflow.set_experiment(name, trace_location=UnityCatalog(...))` does for an
+        existing experiment, through the same routes: create the location, link it."""
+        catalog, schema, prefix = location.split(".")
+        prefix_json = {"catalog_name": catalog, "schema_name": schema, "table_prefix": prefix}
+        status, answer = self.api(
+            "POST",
+            "/api/5.0/mlflow/tracing/locations",
+            {"uc_table_prefix": prefix_json, "sql_warehouse_id": warehouse_id},
+        )
+        assert status == 200, answer
+        status, answer = self.api(
+            "GET",
+            "/api/2.0/mlflow/experiments/get-by-name?experiment_name="
+            + urllib.parse.quote(experiment_name),
+        )
+        assert status == 200, answer
+        experiment_id = answer["experiment"]["experiment_id"]
+        status, answer = self.api(
+            "POST",
+            f"/api/5.0/mlflow/experiments/{experiment_id}/trace-location:link",
+            {"experiment_id": experiment_id, "uc_table_prefix": prefix_json},
+        )
+        assert status == 200, answer
+
+    def uc_spans(self, location: str) -> list[dict[str, Any]]:
+        """Rows of the location's `_otel_spans` table: `trace` and `span` ids (hex) and the
+        OTLP span itself (`proto`, base64), in the order written."""
+        path = self.root / "server" / uc_traces.STORE_FILE
+        store = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        rows: list[dict[str, Any]] = store.get("rows", {}).get(f"{location}_otel_spans", [])
+        return rows
+
+    def uc_trace_infos(self, location: str) -> dict[str, dict[str, Any]]:
+        """Trace infos stored at the location: otel trace id (hex) -> TraceInfo JSON."""
+        path = self.root / "server" / uc_traces.STORE_FILE
+        store = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        infos: dict[str, dict[str, Any]] = store.get("infos", {}).get(location, {})
+        return infos
+
+    def otel_requests(self) -> list[dict[str, Any]]:
+        """Every OTLP request the workspace answered: table, content type, user, status,
+        span count, trace ids (hex), error."""
+        path = self.root / "server" / uc_traces.REQUESTS_FILE
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
     # ---- profiles and login state --------------------------------------------------------
 

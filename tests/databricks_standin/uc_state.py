@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +69,19 @@ def grant_table(state: Json, full_name: str, principal: str, privileges: list[st
     _merge_grants(entry["grants"], {principal: privileges})
 
 
-def add_warehouse(state: Json, warehouse_id: str, name: str, state_name: str = "RUNNING") -> None:
-    state["warehouses"][warehouse_id] = {"name": name, "state": state_name}
+def add_warehouse(
+    state: Json,
+    warehouse_id: str,
+    name: str,
+    state_name: str = "RUNNING",
+    *,
+    serverless: bool = False,
+) -> None:
+    state["warehouses"][warehouse_id] = {
+        "name": name,
+        "state": state_name,
+        "serverless": serverless,
+    }
 
 
 def _merge_grants(into: dict[str, list[str]], grants: dict[str, list[str]] | None) -> None:
@@ -98,6 +110,14 @@ def privileges(state: Json, principal: str, full_name: str) -> set[str]:
     return found
 
 
+WAREHOUSE_START_SECONDS = 0.5  # a started warehouse is STARTING, then RUNNING (real: minutes)
+
+
 def warehouse(state: Json, warehouse_id: str) -> Json | None:
+    """A warehouse's entry; one started (`POST .../start`) a moment ago has become RUNNING."""
     found: Json | None = state["warehouses"].get(warehouse_id)
+    since = found.get("starting_since") if found else None
+    if found and since and time.time() - float(since) >= WAREHOUSE_START_SECONDS:
+        found["state"] = "RUNNING"
+        found.pop("starting_since", None)
     return found

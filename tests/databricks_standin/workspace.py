@@ -25,7 +25,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from tests.databricks_standin import limits
+from tests.databricks_standin import limits, uc_traces
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -214,6 +214,16 @@ class DatabricksShim:
             return (*self._blob(environ, method, path, body), "blob")
         user = self._authenticate(environ)
         query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+        from . import unity_catalog  # Unity Catalog and SQL warehouse routes
+
+        if (catalog := unity_catalog.handle(self.root, method, path, query, user)) is not None:
+            return (*self._json(*catalog), "shim")
+        try:
+            uc_answer = uc_traces.answer(self, environ, user, method, path, body)
+        except uc_traces.UcError as err:
+            raise ShimError(err.status, err.error_code, err.message) from err
+        if uc_answer is not None:  # Unity Catalog trace locations, OTLP spans, v4 reads
+            return (*uc_answer, "shim")
         if path.startswith("/api/4.0/"):
             # What a workspace without the v4 tracing service answers; MLflow falls back to v3.
             raise ShimError(404, "ENDPOINT_NOT_FOUND", f"No API found for '{method} {path}'")

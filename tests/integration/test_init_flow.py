@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,6 +38,11 @@ class Scripted:
     def confirm(self, question: str) -> bool:
         self.asked.append(question)
         return self.confirm_answer
+
+    def unity_catalog(
+        self, root: Path, profile: databricks.Profile, client: Callable[[], Any]
+    ) -> tuple[str, str] | None:
+        return None  # experiment storage (test_init_uc.py covers Unity Catalog)
 
 
 def _files(repo: Path) -> dict[str, str]:

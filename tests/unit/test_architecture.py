@@ -38,7 +38,11 @@ MAY_IMPORT: dict[str, set[str]] = {
 }
 # Outside systems, each behind the modules named here (one module per outside system).
 OWNERS = {
-    "mlflow": {"claudetracing.export.backend", "claudetracing.export.reads"},
+    "mlflow": {
+        "claudetracing.export.backend",
+        "claudetracing.export.reads",
+        "claudetracing.export.uc_writer",
+    },
     "databricks": {"claudetracing.setup.databricks", "claudetracing.core.databricks_signin"},
     "git": {"claudetracing.core.git_info"},
     "questionary": {"claudetracing.setup.wizard"},

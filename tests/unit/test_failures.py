@@ -24,7 +24,42 @@ CASES = [
     ),
     ("tracking", "http://127.0.0.1:9", "credential was not sent", "cannot reach the tracking"),
     ("tracking", "http://127.0.0.1:9", "Connection refused", "cannot reach the tracking"),
+    # What the workspace answers our own Unity Catalog calls (export/uc_writer.py).
+    (
+        "unity catalog",
+        "databricks://dev",
+        "INVALID_PARAMETER_VALUE: Could not resolve a SQL warehouse ID for this request.",
+        "has no usable SQL warehouse",
+    ),
+    (
+        "unity catalog",
+        "databricks://dev",
+        "RESOURCE_DOES_NOT_EXIST: SQL warehouse wh-1 does not exist.",
+        "has no usable SQL warehouse",
+    ),
+    (
+        "unity catalog",
+        "databricks://dev",
+        "PERMISSION_DENIED: User a@b.c does not have MODIFY on Table 'm.s.p_otel_spans'.",
+        "refused to write traces to",
+    ),
+    (
+        "unity catalog",
+        "databricks://dev",
+        "PERMISSION_DENIED: User a@b.c does not have SELECT on Table 'm.s.p_otel_spans'.",
+        "refused to read traces from",
+    ),
+    (
+        "unity catalog",
+        "databricks://dev",
+        "TABLE_DOES_NOT_EXIST: Table 'm.s.p_otel_spans' does not exist.",
+        "trace tables of m.s.p are gone",
+    ),
+    ("unity catalog", "databricks://dev", "UNAUTHENTICATED: Invalid access token.", "not logged"),
+    ("unity catalog", "databricks://dev", "Connection refused", "cannot reach the workspace"),
+    ("unity catalog", "databricks://dev", "INTERNAL_ERROR: boom", "trace write to m.s.p failed"),
 ]
+UC = {"location": "m.s.p", "table": "m.s.p_otel_spans"}
 
 
 @pytest.mark.parametrize(("where", "uri", "text", "expected"), CASES)
@@ -32,7 +67,12 @@ def test_each_failure_gets_its_message_and_a_fix(
     where: str, uri: str, text: str, expected: str
 ) -> None:
     error = failures.explain(
-        RuntimeError(text + "\nsecond line"), where, profile="dev", host="https://h", uri=uri
+        RuntimeError(text + "\nsecond line"),
+        where,
+        profile="dev",
+        host="https://h",
+        uri=uri,
+        **UC,
     )
     assert isinstance(error, TracesError)
     assert expected in error.message
@@ -44,9 +84,9 @@ def test_each_failure_gets_its_message_and_a_fix(
 def test_every_row_of_the_table_is_reached_by_a_case() -> None:
     reached = set()
     for where, uri, text, _ in CASES:
-        error = failures.explain(RuntimeError(text), where, profile="dev", host="h", uri=uri)
+        error = failures.explain(RuntimeError(text), where, profile="dev", host="h", uri=uri, **UC)
         for row in failures.TABLE:
-            fields = {"profile": "dev", "host": "h", "uri": uri, "login": "", "first": text}
+            fields = {"profile": "dev", "host": "h", "uri": uri, "login": "", "first": text, **UC}
             fields["short"] = text
             fields.update(experiment="", rollover="<a new experiment>")
             if row.where == where and error.message == row.message.format(**fields):
@@ -80,6 +120,16 @@ def test_rolled_over_experiments_count_up_and_never_take_a_repositorys_name() ->
     assert naming.rollover("/Users/a@b.c/claude-code/x-2") == "/Users/a@b.c/claude-code/x-2+2"
     assert "+" not in naming.repo_component("widgets+2")
     assert naming.validate(naming.rollover("/Shared/claude-code/widgets"), "a@b.c")
+
+
+def test_unity_catalog_fixes_name_the_grant_and_the_warehouse() -> None:
+    denied = "PERMISSION_DENIED: User a@b.c does not have MODIFY on Table 'm.s.p_otel_spans'."
+    error = failures.explain(RuntimeError(denied), "unity catalog", profile="dev", **UC)
+    assert isinstance(error, BackendError)
+    assert error.hint is not None and "GRANT MODIFY, SELECT ON TABLE m.s.p_otel_spans" in error.hint
+    missing = "INVALID_PARAMETER_VALUE: Could not resolve a SQL warehouse ID"
+    error = failures.explain(RuntimeError(missing), "unity catalog", profile="dev", **UC)
+    assert error.hint is not None and "--warehouse" in error.hint and "m.s.p" in error.hint
 
 
 def test_unreachable_and_generic_failures_are_backend_errors() -> None:

@@ -91,6 +91,14 @@ def status(
                 "CLAUDETRACING_BACKGROUND_WAIT)"
             )
         typer.echo(f"enrichments:  {', '.join(report.enrichments) or 'none'}")
+        uc = report.unity_catalog
+        if uc is not None:
+            link = {True: "linked", False: "NOT LINKED", None: "link not checked"}[uc["linked"]]
+            typer.echo(f"unity catalog: {uc['location']} ({link})")
+            typer.echo(f"  tables:     {', '.join(uc['tables'])}")
+            state = uc["warehouse_state"] or "not checked"
+            name = f"{uc['warehouse_name']} " if uc["warehouse_name"] else ""
+            typer.echo(f"  warehouse:  {name}({uc['warehouse_id'] or 'none'}): {state}")
         typer.echo(f"last export:  {status_mod.age(report.last_success_at)} (this repository)")
         if report.last_error:
             typer.echo(

@@ -78,6 +78,23 @@ def init(
         str | None,
         typer.Option(help="Comma-separated enrichments for the team, e.g. git,files,tokens."),
     ] = None,
+    uc: Annotated[
+        str | None,
+        typer.Option(
+            "--uc",
+            metavar="CATALOG.SCHEMA[.PREFIX]",
+            help="Store traces in Unity Catalog tables (Databricks); the prefix defaults to the "
+            "repository's name.",
+        ),
+    ] = None,
+    warehouse: Annotated[
+        str | None,
+        typer.Option(
+            "--warehouse",
+            metavar="ID|auto",
+            help="SQL warehouse for --uc (default auto: a running one, else one to start).",
+        ),
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
     dry_run: Annotated[bool, typer.Option(help="Show the plan, write nothing.")] = False,
     verify: Annotated[bool, typer.Option(help="Write and read back a test trace.")] = True,
@@ -116,6 +133,8 @@ def init(
         yes=yes,
         dry_run=dry_run,
         verify=verify,
+        uc=uc,
+        warehouse=warehouse,
     )
     if print_managed:
         typer.echo(user_scope.render_snippet(user_scope.managed_snippet(request)), nl=False)
@@ -134,7 +153,15 @@ def init(
         raise typer.Exit(1)
     for path in result.written:
         typer.echo(f"wrote {path}", err=True)
-    if result.experiment_id is not None:
+    uc_plan = result.prepared.uc
+    if uc_plan is not None and result.experiment_id is not None:
+        typer.echo(
+            f"verified: experiment {result.prepared.plan.experiment!r} (id "
+            f"{result.experiment_id}) stores its traces in Unity Catalog, "
+            f"{uc_plan.target.location}, through SQL warehouse {uc_plan.warehouse.id}",
+            err=True,
+        )
+    elif result.experiment_id is not None:
         typer.echo(
             f"verified: a test trace was written to and read back from experiment "
             f"{result.prepared.plan.experiment!r} (id {result.experiment_id}), then removed",

@@ -36,7 +36,7 @@ TRACE_CAP_WAYS_OUT = (
 
 @dataclass(frozen=True)
 class Row:
-    where: str  # "workspace" or "tracking"
+    where: str  # "workspace", "tracking" or "unity catalog"
     words: tuple[str, ...]  # any of them, case-insensitive; empty: every failure
     message: str  # format fields: profile, host, uri, first (first line), short (cut to 300)
     fix: str | None
@@ -87,6 +87,52 @@ TABLE: tuple[Row, ...] = (
         (),
         "cannot reach the tracking backend {uri}: {short}",
         "check the server or login, then run `traces flush`",
+    ),
+    # Our own calls to a Unity Catalog trace location (export/uc_writer.py). The workspace's
+    # error text follows the error code: "INVALID_PARAMETER_VALUE: Could not resolve a SQL ...".
+    Row(
+        "unity catalog",
+        ("sql warehouse",),
+        "Unity Catalog trace location {location} has no usable SQL warehouse ({short})",
+        "start or create a SQL warehouse and link it: "
+        "`traces init --uc {location} --warehouse ID`, then `traces flush`",
+    ),
+    Row(
+        "unity catalog",
+        ("modify on table",),
+        "the workspace refused to write traces to {table} ({short})",
+        "ask the table's owner to run `GRANT MODIFY, SELECT ON TABLE {table} TO <you>` "
+        "(ALL PRIVILEGES is not enough), then `traces flush`",
+    ),
+    Row(
+        "unity catalog",
+        ("select on table",),
+        "the workspace refused to read traces from {table} ({short})",
+        "ask the table's owner to run `GRANT SELECT ON TABLE {table} TO <you>`",
+    ),
+    Row(
+        "unity catalog",
+        ("table_does_not_exist", "trace location", "does not exist"),
+        "the Unity Catalog trace tables of {location} are gone ({short})",
+        "link the experiment again with `traces init --uc {location}`, then `traces flush`",
+    ),
+    Row(
+        "unity catalog",
+        _LOGGED_OUT + _NO_TOKEN_SENT + _REFUSED,
+        "not logged in to Databricks with profile {profile!r} ({short})",
+        "run `databricks auth login --profile {profile}`, then `traces flush`",
+    ),
+    Row(
+        "unity catalog",
+        _UNREACHABLE,
+        "cannot reach the workspace of profile {profile!r} ({short})",
+        "check your network (VPN?), then run `traces flush`",
+    ),
+    Row(
+        "unity catalog",
+        (),
+        "Unity Catalog trace write to {location} failed: {short}",
+        "check `traces status`, then run `traces flush`",
     ),
 )
 
@@ -161,8 +207,12 @@ def explain(
     login: str = "",
     experiment: str = "",
     rollover: str = "",
+    location: str = "",
+    table: str = "",
 ) -> TracesError:
-    """The row of TABLE that matches `exc` at `where`, as an error with its fix."""
+    """The row of TABLE that matches `exc` at `where`, as an error with its fix.
+
+    `where`: "workspace", "tracking" or "unity catalog" (with its `location` and `table`)."""
     text = userinfo.mask(str(exc))
     lowered = text.lower()
     fields = {
@@ -174,6 +224,8 @@ def explain(
         "short": short(exc),
         "experiment": experiment,
         "rollover": rollover or "<a new experiment>",
+        "location": location,
+        "table": table,
     }
     for row in TABLE:
         if row.where != where or (row.databricks_only and not uri.startswith("databricks")):

@@ -19,6 +19,10 @@ EXPERIMENT = "CLAUDETRACING_EXPERIMENT"
 PROFILE = "CLAUDETRACING_PROFILE"
 ENRICHMENTS = "CLAUDETRACING_ENRICHMENTS"
 USER = "CLAUDETRACING_USER"
+# Personal, set by `traces init --uc`: the Unity Catalog trace location (CATALOG.SCHEMA.PREFIX)
+# the experiment is linked to, and the SQL warehouse the writes and reads go through.
+UC_LOCATION = "CLAUDETRACING_UC_LOCATION"
+UC_WAREHOUSE = "CLAUDETRACING_UC_WAREHOUSE"
 REDACT_PATTERNS = "CLAUDETRACING_REDACT_PATTERNS"  # team: a JSON list of regular expressions
 CONTENT = "CLAUDETRACING_CONTENT"  # team: "full" (default) or "metadata" (no content at all)
 # team: how many traces the workspace lets the experiment hold (Databricks raises it on request)

@@ -110,3 +110,58 @@ def rollover(path: str) -> str:
 
 def parent(path: str) -> str:
     return posixpath.dirname(path)
+
+
+# ---- Unity Catalog trace locations: CATALOG.SCHEMA.PREFIX --------------------------------------
+# MLflow names the location's tables <prefix>_otel_spans, _otel_logs, _otel_metrics and
+# _otel_annotations; a Unity Catalog name has at most 255 characters.
+UC_TABLE_SUFFIXES = {
+    "spans": "_otel_spans",
+    "logs": "_otel_logs",
+    "metrics": "_otel_metrics",
+    "annotations": "_otel_annotations",
+}
+UC_NAME_MAX = 255
+UC_PREFIX_MAX = UC_NAME_MAX - max(len(s) for s in UC_TABLE_SUFFIXES.values())
+_UC_PREFIX = re.compile(r"^[a-z_][a-z0-9_]*$")
+_UC_NAME = re.compile(r"^[a-z0-9_][a-z0-9_-]*$")
+
+
+def uc_prefix(repo: str) -> str:
+    """The conventional table prefix for a repository: its name as an unquoted identifier
+    (lowercase letters, digits and `_`, not starting with a digit)."""
+    text = re.sub(r"[^a-z0-9]+", "_", repo.lower()).strip("_") or "repo"
+    if text[0].isdigit():
+        text = f"repo_{text}"
+    return text[:UC_PREFIX_MAX].rstrip("_")
+
+
+def parse_uc(text: str, repo: str) -> tuple[str, str, str]:
+    """`CATALOG.SCHEMA[.PREFIX]` as (catalog, schema, prefix), lowercase as Unity Catalog keeps
+    names; the prefix defaults to `uc_prefix(repo)`."""
+    example = f"--uc main.claude_code or --uc main.claude_code.{uc_prefix(repo)}"
+    parts = text.strip().lower().split(".")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise TracesError(
+            f"--uc {text!r} is not CATALOG.SCHEMA or CATALOG.SCHEMA.PREFIX",
+            f"for example {example}",
+        )
+    for kind, name in zip(("catalog", "schema"), parts[:2], strict=False):
+        if not _UC_NAME.match(name) or len(name) > UC_NAME_MAX:
+            raise TracesError(
+                f"--uc {text!r}: {kind} name {name!r} has characters we do not accept",
+                f"use letters, digits, _ and -; for example {example}",
+            )
+    prefix = parts[2] if len(parts) == 3 else uc_prefix(repo)
+    if not _UC_PREFIX.match(prefix):
+        raise TracesError(
+            f"--uc {text!r}: table prefix {prefix!r} is not a plain identifier",
+            "use lowercase letters, digits and _, not starting with a digit; "
+            f"e.g. {uc_prefix(repo)}",
+        )
+    if len(prefix) > UC_PREFIX_MAX:
+        raise TracesError(
+            f"--uc {text!r}: table prefix is {len(prefix)} characters long",
+            f"use at most {UC_PREFIX_MAX} (table names add up to 17 and stop at {UC_NAME_MAX})",
+        )
+    return parts[0], parts[1], prefix

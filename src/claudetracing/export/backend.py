@@ -21,6 +21,12 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities import LiveSpan, Trace
 
+    from claudetracing.export.uc_writer import UcWriter
+
+# Reads of a Unity Catalog location without a start time cover this much (unbounded UC scans
+# are slow and billed by the warehouse).
+UC_DEFAULT_WINDOW_DAYS = 30
+
 
 def _quiet_mlflow() -> None:
     # No usage telemetry unless the person turned it on (ADR 13); the worker and every
@@ -37,6 +43,9 @@ def _quiet_mlflow() -> None:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
     os.environ.setdefault("MLFLOW_DATABRICKS_ENDPOINT_HTTP_RETRY_TIMEOUT", "60")
+    # MLflow's warehouse probe builds a WorkspaceClient without our profile (FACTS.md); the
+    # workspace starts a serverless warehouse for the query anyway.
+    os.environ.setdefault("MLFLOW_SQL_WAREHOUSE_AUTO_START", "false")
     import mlflow  # noqa: F401 - configures its loggers on import; quiet them after that
 
     for name in ("mlflow", "alembic", "databricks"):
@@ -324,6 +333,8 @@ class MlflowBackend:
         self.experiment_name = experiment_name
         self._client: MlflowClient | None = None
         self._experiment_id: str | None = None
+        self._uc: UcWriter | None = None  # set by `connect` when the experiment is UC-linked
+        self._uc_confirmed: set[str] = set()  # UC traces read back whole by this process
 
     @property
     def is_local_sqlite(self) -> bool:
@@ -371,6 +382,7 @@ class MlflowBackend:
                 )
             else:
                 experiment_id = experiment.experiment_id
+                self._uc = self._uc_writer(dict(experiment.tags))
         except TracesError:
             raise
         except Exception as exc:  # every MLflow/HTTP failure becomes one message
@@ -378,6 +390,32 @@ class MlflowBackend:
         self._client = client
         self._experiment_id = experiment_id
         return experiment_id
+
+    def _uc_writer(self, tags: dict[str, str]) -> UcWriter | None:
+        """The experiment's Unity Catalog location, learnt once from its tags (Databricks
+        records the link there), or None for experiment storage."""
+        if not self.tracking_uri.startswith("databricks"):
+            return None
+        from claudetracing.export.uc_writer import UcWriter, location_from_tags
+
+        linked = location_from_tags(tags)
+        if linked is None:
+            return None
+        profile = self.tracking_uri.partition("://")[2] or os.environ.get(
+            "DATABRICKS_CONFIG_PROFILE", "DEFAULT"
+        )
+        return UcWriter(profile, *linked)
+
+    @property
+    def uc_location(self) -> str | None:
+        """`catalog.schema.prefix` when the experiment stores its traces in Unity Catalog."""
+        self.connect(create=False)
+        return self._uc.location if self._uc is not None else None
+
+    @property
+    def uc_writer(self) -> UcWriter | None:
+        self.connect()
+        return self._uc
 
     def _explain(self, exc: BaseException) -> TracesError:
         from claudetracing.core import failures, naming
@@ -401,6 +439,11 @@ class MlflowBackend:
     def find_turn(self, turn_key: str) -> str | None:
         """The trace already exported for this turn, if any (the exactly-once check)."""
         experiment_id = self.connect()
+        if self._uc is not None:
+            # Its id follows from the turn key: read it back by id, never a (slow) UC search.
+            trace_id = self._uc.trace_id(turn_key)
+            stored = self._uc.read([trace_id]).get(trace_id)
+            return trace_id if stored is not None and stored.turn_key == turn_key else None
         try:
             found = self.client.search_traces(
                 locations=[experiment_id],
@@ -445,6 +488,9 @@ class MlflowBackend:
         experiment_id = self.connect()
         import mlflow
 
+        if self._uc is not None:
+            return self._write_uc(mlflow, trace, experiment_id, self._uc)
+
         # Spans go to the global tracking URI: set it per write, one exporter may serve many.
         mlflow.set_tracking_uri(self.tracking_uri)
         global _batch, _failed
@@ -467,6 +513,38 @@ class MlflowBackend:
             raise BackendError(
                 f"cannot write the trace of turn {trace.key}: {_short(failed[0])}"
             ) from failed[0]
+        return trace_id
+
+    def _write_uc(self, mlflow: Any, trace: TurnTrace, experiment_id: str, uc: UcWriter) -> str:
+        """MLflow builds the trace as for an experiment; `uc_writer` stores it (ADR 16)."""
+        global _held, _batch
+        mlflow.set_tracking_uri(self.tracking_uri)
+        if not _hold_store_calls():
+            raise BackendError(
+                "this MLflow version builds traces differently from the one traces knows "
+                "(3.17): cannot write to Unity Catalog",
+                "install the MLflow version from constraints.txt",
+            )
+        _batch_span_writes()
+        held = _held = _HeldWrites()
+        try:
+            _batch = []
+            self._emit(mlflow, trace, experiment_id)
+        except Exception as exc:
+            raise BackendError(
+                f"cannot build the trace of turn {trace.key}: {_short(exc)}"
+            ) from exc
+        finally:
+            _held = _batch = None
+        built = held.traces[0][0] if held.traces else None
+        if built is None or not str(built.info.trace_id).startswith("tr-"):
+            # MLflow routed the spans to UC on its own (an active UC-linked experiment).
+            raise BackendError(
+                f"MLflow did not hand over the trace of turn {trace.key}",
+                "unset MLFLOW_EXPERIMENT_ID in the exporter's environment, then `traces flush`",
+            )
+        trace_id = uc.store(built, trace.key)
+        self._uc_confirmed.add(trace_id)
         return trace_id
 
     def write_many(self, traces: list[TurnTrace]) -> list[str]:
@@ -535,6 +613,12 @@ class MlflowBackend:
                 held.info.response_preview = cut(trace.response_preview)
 
     def get(self, trace_id: str) -> Trace | None:
+        from claudetracing.export.uc_writer import is_uc_trace_id
+
+        if is_uc_trace_id(trace_id):
+            self.connect(create=False)
+            if self._uc is not None and trace_id.startswith(f"trace:/{self._uc.location}/"):
+                return self._uc.get(trace_id)  # one batchGet, no retry loop
         try:
             trace: Trace = self.client.get_trace(trace_id)
         except TracesError:  # no sign-in (refused, unreachable): not "no such trace"
@@ -547,6 +631,8 @@ class MlflowBackend:
         """Traces holding spans of this turn but not its tags: what a kill during upload leaves
         on servers that store spans before the trace itself (and its tags) is created."""
         experiment_id = self.connect()
+        if self._uc is not None:
+            return []  # a turn's spans always carry its own trace id there: nothing is orphaned
         window = (
             f"trace.timestamp_ms >= {start_ns // 1_000_000 - 1}"
             f" AND trace.timestamp_ms <= {end_ns // 1_000_000 + 1}"
@@ -606,6 +692,8 @@ class MlflowBackend:
 
     def confirm(self, trace_id: str, expected_spans: int) -> None:
         """Read the trace back; raise unless every span arrived."""
+        if trace_id in self._uc_confirmed:
+            return  # `uc_writer` read it back by id with every span and its turn key
         trace = self.get(trace_id)
         if trace is None:
             raise BackendError(f"trace {trace_id} was written but cannot be read back")
@@ -650,8 +738,14 @@ class MlflowBackend:
             raise BackendError(f"cannot tag trace {trace_id}: {_short(exc)}") from exc
 
     def delete(self, trace_ids: list[str]) -> None:
+        from claudetracing.export.uc_writer import is_uc_trace_id
+
         experiment_id = self.connect()
-        self.client.delete_traces(experiment_id=experiment_id, trace_ids=trace_ids)
+        # UC traces cannot be deleted (FACTS.md); an incomplete one is completed in place by the
+        # next write of its turn, which has the same id.
+        trace_ids = [t for t in trace_ids if not is_uc_trace_id(t)]
+        if trace_ids:
+            self.client.delete_traces(experiment_id=experiment_id, trace_ids=trace_ids)
 
     def _start(
         self,

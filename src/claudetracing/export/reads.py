@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from claudetracing.trace.builder import ANTHROPIC_USAGE_ATTRIBUTE
@@ -23,8 +24,12 @@ PAGE = 200
 def traces(
     backend: MlflowBackend, filters: Filters, *, limit: int | None, include_spans: bool
 ) -> Iterator[Trace]:
-    """Newest first, paging through the server's results until `limit` (None: all of them)."""
+    """Newest first, paging through the server's results until `limit` (None: all of them).
+
+    On a Unity Catalog location a search without a start time covers the default window."""
     experiment_id = backend.connect(create=False)
+    if filters.since_ms is None and backend.uc_location is not None:
+        filters = replace(filters, since_ms=uc_window_start_ms())
     filter_string = _filter_string(filters)
     token = None
     seen = 0
@@ -60,9 +65,11 @@ def experiments(backend: MlflowBackend) -> list[Experiment]:
 
 
 def newest_ms(backend: MlflowBackend, experiment_id: str) -> int | None:
-    """When the experiment's newest trace started, if it has any."""
+    """When the experiment's newest trace started, if it has any (on Unity Catalog: within the
+    default window)."""
     newest = backend.client.search_traces(
         locations=[experiment_id],
+        filter_string=_uc_bound(backend),
         max_results=1,
         order_by=["timestamp_ms DESC"],
         include_spans=False,
@@ -96,6 +103,7 @@ def count(
     while counted < cap:
         page = backend.client.search_traces(
             locations=[experiment_id],
+            filter_string=_uc_bound(backend),
             max_results=page_size,
             page_token=token,
             include_spans=False,
@@ -118,6 +126,19 @@ def count(
 def experiment_tags(backend: MlflowBackend, experiment_id: str) -> dict[str, str]:
     """The experiment's tags (where its traces are stored, among others)."""
     return dict(backend.client.get_experiment(experiment_id).tags)
+
+
+def uc_window_start_ms() -> int:
+    """Where an unbounded read of a Unity Catalog location starts: UC_DEFAULT_WINDOW_DAYS ago."""
+    from claudetracing.export.backend import UC_DEFAULT_WINDOW_DAYS
+
+    return int((time.time() - UC_DEFAULT_WINDOW_DAYS * 86400) * 1000)
+
+
+def _uc_bound(backend: MlflowBackend) -> str | None:
+    if backend.uc_location is None:
+        return None
+    return f"trace.timestamp_ms >= {uc_window_start_ms()}"
 
 
 def _quote(value: str) -> str:

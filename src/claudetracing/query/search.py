@@ -23,10 +23,14 @@ def search(
 
 
 def get(backend: MlflowBackend, trace_id: str) -> Trace:
-    if not re.match(r"^(tr-)?[0-9a-f]{32}$", trace_id):
+    # Experiment storage: tr-<32 hex>; a Unity Catalog location: trace:/<c.s.prefix>/<32 hex>.
+    if not re.match(
+        r"^((tr-)?|trace:/[A-Za-z0-9_]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+/)[0-9a-f]{32}$", trace_id
+    ):
         raise TracesError(
             f"{trace_id!r} is not a trace id",
-            "trace ids look like tr-0123…; find them with `traces search`",
+            "trace ids look like tr-0123… (or trace:/catalog.schema.prefix/0123… in Unity "
+            "Catalog); find them with `traces search`",
         )
     found = reads.trace(backend, trace_id)
     if found is None:

@@ -6,6 +6,8 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -129,3 +131,130 @@ def login(host: str, profile: str) -> None:
             f"`databricks auth login` failed for {host}",
             f"run `{login_command(host, profile)}` yourself to see why",
         )
+
+
+# ---- Unity Catalog, SQL warehouses and trace locations (for `init --uc`) --------------------
+# One client per `init` run: each new client signs in again (a CLI run per client).
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    id: str
+    name: str
+    state: str  # RUNNING, STOPPED, STARTING, STOPPING, DELETING, DELETED
+    serverless: bool = False
+
+
+def client(profile: Profile) -> Any:
+    """A signed-in workspace client for a run of several calls."""
+    try:
+        found = _client(profile.name)
+        found.config.authenticate()
+        return found
+    except Exception as exc:
+        raise explain(exc, profile) from exc
+
+
+def error_code(exc: BaseException) -> str:
+    """The Databricks `error_code` of an SDK error (`""` when it has none)."""
+    return str(getattr(exc, "error_code", "") or "")
+
+
+def _call(profile: Profile, what: Callable[[], Any], missing: tuple[str, ...] = ()) -> Any:
+    """Run an SDK call; an error whose code is in `missing` is None, any other is explained."""
+    try:
+        return what()
+    except Exception as exc:
+        if error_code(exc) in missing:
+            return None
+        if error_code(exc) == "PERMISSION_DENIED":
+            raise TracesError(
+                f"Databricks refused: {exc}", "ask the owner or a workspace admin for access"
+            ) from exc
+        raise explain(exc, profile) from exc
+
+
+def identity(profile: Profile, ws: Any) -> tuple[str, list[str]]:
+    """The user's name and the principals whose grants are theirs (the user, their groups)."""
+    me = _call(profile, ws.current_user.me)
+    groups = [str(g.display) for g in (me.groups or []) if g.display]
+    # Every workspace user is in `account users`; grants to it count for everyone.
+    return str(me.user_name), [str(me.user_name), *groups, "account users"]
+
+
+def catalogs(profile: Profile, ws: Any) -> list[str]:
+    return sorted(str(c.name) for c in _call(profile, lambda: list(ws.catalogs.list())))
+
+
+def schemas(profile: Profile, ws: Any, catalog: str) -> list[str]:
+    """The schemas of `catalog` the user can see (none when they cannot use the catalog)."""
+    found = _call(
+        profile,
+        lambda: list(ws.schemas.list(catalog_name=catalog)),
+        missing=("PERMISSION_DENIED", "CATALOG_DOES_NOT_EXIST"),
+    )
+    return sorted(str(s.name) for s in found or [])
+
+
+def effective_privileges(
+    profile: Profile, ws: Any, kind: str, full_name: str, principals: list[str]
+) -> set[str] | None:
+    """Privileges `principals` hold on a catalog, schema or table, inherited ones included;
+    None when the securable does not exist."""
+    missing = ("CATALOG_DOES_NOT_EXIST", "SCHEMA_DOES_NOT_EXIST", "TABLE_DOES_NOT_EXIST")
+    answer = _call(profile, lambda: ws.grants.get_effective(kind, full_name), missing)
+    if answer is None:
+        return None
+    held: set[str] = set()
+    for assignment in answer.privilege_assignments or []:
+        if assignment.principal in principals:
+            for item in assignment.privileges or []:
+                privilege = item.privilege
+                held.add(str(getattr(privilege, "value", privilege)))
+    return held
+
+
+def table_exists(profile: Profile, ws: Any, full_name: str) -> bool:
+    answer = _call(profile, lambda: ws.tables.exists(full_name))
+    return bool(answer.table_exists)
+
+
+def _warehouse(info: Any) -> Warehouse:
+    state = getattr(info.state, "value", info.state)
+    return Warehouse(
+        str(info.id), str(info.name), str(state or "UNKNOWN"), bool(info.enable_serverless_compute)
+    )
+
+
+def warehouses(profile: Profile, ws: Any) -> list[Warehouse]:
+    return [_warehouse(w) for w in _call(profile, lambda: list(ws.warehouses.list()))]
+
+
+def warehouse(profile: Profile, ws: Any, warehouse_id: str) -> Warehouse | None:
+    info = _call(profile, lambda: ws.warehouses.get(warehouse_id), ("RESOURCE_DOES_NOT_EXIST",))
+    return None if info is None else _warehouse(info)
+
+
+def start_warehouse(profile: Profile, ws: Any, warehouse_id: str, timeout_s: float) -> Warehouse:
+    """Start a stopped warehouse and wait until it runs."""
+    from datetime import timedelta
+
+    def start() -> Any:
+        return ws.warehouses.start(warehouse_id).result(timeout=timedelta(seconds=timeout_s))
+
+    return _warehouse(_call(profile, start))
+
+
+def rest(
+    profile: Profile,
+    ws: Any,
+    method: str,
+    path: str,
+    *,
+    body: dict[str, Any] | None = None,
+    query: dict[str, Any] | None = None,
+    missing: tuple[str, ...] = (),
+) -> dict[str, Any] | None:
+    """A workspace REST call the SDK has no method for (MLflow's trace-location routes)."""
+    answer = _call(profile, lambda: ws.api_client.do(method, path, body=body, query=query), missing)
+    return None if answer is None else dict(answer or {})

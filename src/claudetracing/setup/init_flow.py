@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from claudetracing.core import config as config_mod
-from claudetracing.core import databricks_profiles, repo_links, tracking_uri
+from claudetracing.core import databricks_profiles, naming, repo_links, tracking_uri
 from claudetracing.core.errors import TracesError
-from claudetracing.setup import databricks, project, workspace
+from claudetracing.setup import databricks, project, unity_catalog, workspace
 
 SCOPES = (None, "shared", "personal")
 ADD = "__add__"  # a destination answer: add a workspace (runs `databricks auth login`)
@@ -35,6 +35,13 @@ class Prompter(Protocol):
 
     def confirm(self, question: str) -> bool: ...
 
+    def unity_catalog(
+        self, root: Path, profile: databricks.Profile, client: Callable[[], Any]
+    ) -> tuple[str, str] | None:
+        """`(CATALOG.SCHEMA[.PREFIX], warehouse id or "auto")`, or None for experiment storage.
+        `client()` is the signed-in workspace client (made on first call)."""
+        ...
+
 
 @dataclass(frozen=True)
 class InitRequest:
@@ -49,6 +56,8 @@ class InitRequest:
     yes: bool = False
     dry_run: bool = False
     verify: bool = True
+    uc: str | None = None  # CATALOG.SCHEMA[.PREFIX]: store traces in Unity Catalog
+    warehouse: str | None = None  # SQL warehouse id, or "auto"
 
 
 @dataclass
@@ -58,6 +67,8 @@ class Prepared:
     plan: project.Plan
     choice: workspace.WorkspaceChoice | None = None
     remote: list[str] = field(default_factory=list)  # steps in the workspace
+    uc: unity_catalog.UcPlan | None = None
+    client: Any = None  # the signed-in workspace client the UC steps use
 
 
 @dataclass
@@ -111,6 +122,15 @@ def check_request(request: InitRequest) -> None:
     """Every flag checked before anything is asked, looked up or written."""
     _check_text("--profile", request.profile, "DEFAULT")
     _check_text("--experiment", request.experiment, "claude-code/widgets")
+    _check_text("--uc", request.uc, "main.claude_code")
+    _check_text("--warehouse", request.warehouse, "auto")
+    if request.uc is not None:
+        naming.parse_uc(request.uc, "widgets")  # the form only; the prefix's default comes later
+    if request.warehouse is not None and request.uc is None:
+        raise TracesError(
+            "--warehouse goes with --uc (the warehouse Unity Catalog trace storage uses)",
+            "pass --uc CATALOG.SCHEMA with it, or drop --warehouse",
+        )
     if request.tracking_uri is not None:
         tracking_uri.check(request.tracking_uri)
     given = [
@@ -133,6 +153,11 @@ def check_request(request: InitRequest) -> None:
         raise TracesError(
             "--scope applies to a Databricks workspace only",
             "drop --scope, or pass --profile PROFILE with it",
+        )
+    if request.uc is not None and (request.local or (uri and not uri.startswith("databricks"))):
+        raise TracesError(
+            "--uc (Unity Catalog trace storage) applies to a Databricks workspace only",
+            "drop --uc, or pass --profile PROFILE with it",
         )
 
 
@@ -219,7 +244,36 @@ def prepare(
     ]
     if choice.reused_team_experiment:
         remote.append("the experiment path comes from the team's .claude/settings.json")
-    return Prepared(workspace.plan(root, choice, extra), choice, remote)
+    uc_text, warehouse = request.uc, request.warehouse
+    clients: list[Any] = []
+
+    def client() -> Any:
+        if not clients:
+            clients.append(databricks.client(chosen))  # one sign-in for all the UC calls
+        return clients[0]
+
+    kept = config_mod.load(root).values.get(config_mod.UC_LOCATION)
+    if uc_text is None and kept is not None and kept.value:
+        # Set up before (init --uc): running init again keeps it, as it keeps the experiment.
+        uc_text = kept.value
+        warehouse = warehouse or config_mod.load(root).get(config_mod.UC_WAREHOUSE)
+        remote.append(f"the Unity Catalog location comes from {kept.source}")
+    elif uc_text is None and prompter is not None:
+        answer = prompter.unity_catalog(root, chosen, client)
+        if answer is not None:
+            uc_text, warehouse = answer
+    uc_plan = None
+    ws = None
+    if uc_text is not None:
+        wanted = unity_catalog.target(uc_text, config_mod.repo_slug(root))
+        ws = client()
+        uc_plan = unity_catalog.check(
+            chosen, ws, wanted, warehouse or unity_catalog.AUTO, choice.experiment
+        )
+        remote += uc_plan.steps()
+    personal = uc_plan.personal_env if uc_plan else None
+    plan = workspace.plan(root, choice, extra, personal)
+    return Prepared(plan, choice, remote, uc_plan, ws)
 
 
 def run(
@@ -241,8 +295,14 @@ def run(
         if not prompter.confirm("Apply this plan?"):
             return result
     if prepared.choice is not None:
-        workspace.prepare_remote(prepared.choice)
-    if request.verify:
+        experiment_id = workspace.prepare_remote(prepared.choice)
+        if prepared.uc is not None:
+            profile = prepared.choice.profile
+            unity_catalog.apply(profile, prepared.client, prepared.uc, experiment_id)
+            # No test trace: MLflow cannot delete traces stored in Unity Catalog, so it would
+            # stay in the team's tables; the link, read back, is the check.
+            result.experiment_id = experiment_id
+    if request.verify and prepared.uc is None:
         # Before writing: a destination that does not work leaves the repository as it was.
         result.experiment_id = _probe(root, prepared.plan)
     result.written = project.apply(prepared.plan)

@@ -24,6 +24,7 @@ class SetupOptions:
     experiment_is_personal: bool = False  # a path in the user's own folder: not for the team
     user: str | None = None  # the workspace identity, for mlflow.trace.user
     extra_team_env: dict[str, str] = field(default_factory=dict)
+    extra_personal_env: dict[str, str] = field(default_factory=dict)  # e.g. the UC location
 
 
 @dataclass
@@ -114,6 +115,7 @@ def plan_init(root: Path, options: SetupOptions) -> Plan:
         personal_env[config_mod.PROFILE] = options.profile
     if options.user:
         personal_env[config_mod.USER] = options.user
+    personal_env.update(options.extra_personal_env)
 
     def team(data: dict[str, Any]) -> dict[str, Any]:
         # The earlier claudetracing's hook and keys go: left, they trace every turn twice.

@@ -65,6 +65,8 @@ class StatusReport:
     hook_scopes: dict[str, list[str]] = field(default_factory=dict)
     # destination keys whose value in one scope another scope's value hides here
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    # Unity Catalog storage (init --uc): location, tables, warehouse and its state, linked
+    unity_catalog: dict[str, Any] | None = None
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
 
@@ -202,6 +204,7 @@ def gather(root: Path, *, check_backend: bool = True) -> StatusReport:
                 f"remove {keys.DISABLED} there to trace this folder's turns",
             )
         )
+    _unity_catalog(cfg, report, online=check_backend and backend_ok)
     missing = [e for e in claude_settings.HOOK_EVENTS if e not in hooks]
     if missing and not disabled:
         where = team_path if not hook_scopes else "every settings scope"
@@ -339,6 +342,31 @@ def _check_capacity(cfg: config_mod.Config, report: StatusReport) -> None:
     said = capacity.warning(cfg, found)
     if said is not None:
         (report.problems if found.full else report.warnings).append(Problem(*said))
+
+
+def _unity_catalog(cfg: config_mod.Config, report: StatusReport, *, online: bool) -> None:
+    """Unity Catalog storage set up by `init --uc`: shown, and checked when online."""
+    location = cfg.get(config_mod.UC_LOCATION)
+    if not location:
+        return
+    from claudetracing.setup import unity_catalog
+
+    uri = cfg.tracking_uri
+    from_uri = uri.partition("://")[2] or "DEFAULT" if uri.startswith("databricks") else None
+    profile = cfg.get(config_mod.PROFILE) or from_uri
+    found = unity_catalog.inspect(
+        profile, location, cfg.get(config_mod.UC_WAREHOUSE), cfg.experiment, online=online
+    )
+    report.unity_catalog = {
+        "location": found.location,
+        "tables": found.tables,
+        "warehouse_id": found.warehouse_id,
+        "warehouse_name": found.warehouse_name,
+        "warehouse_state": found.warehouse_state,
+        "linked": found.linked,
+    }
+    report.problems.extend(Problem(what, fix) for what, fix in found.problems)
+    report.warnings.extend(Problem(what, fix) for what, fix in found.warnings)
 
 
 def _masked(value: Any) -> Any:

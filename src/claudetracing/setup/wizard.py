@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from claudetracing.core import naming
 from claudetracing.core.errors import TracesError
@@ -132,3 +134,69 @@ class TerminalPrompter:
 
     def confirm(self, question: str) -> bool:
         return confirm(question)
+
+    def unity_catalog(
+        self, root: Path, profile: databricks.Profile, client: Callable[[], Any]
+    ) -> tuple[str, str] | None:
+        return ask_unity_catalog(root, profile, client)
+
+
+def ask_unity_catalog(
+    root: Path, profile: databricks.Profile, client: Callable[[], Any]
+) -> tuple[str, str] | None:
+    """Unity Catalog storage, offered when the user can see a catalog: the schema (of those
+    they can use), the table prefix (the convention), the SQL warehouse (state shown)."""
+    import questionary
+
+    from claudetracing.core import config as config_mod
+
+    ws = client()
+    catalogs = databricks.catalogs(profile, ws)
+    if not catalogs:
+        return None
+    store = questionary.confirm(
+        "Store traces in Unity Catalog tables? (no 100,000-trace cap, SQL over them; "
+        "needs a schema and a SQL warehouse)",
+        default=False,
+    ).unsafe_ask()
+    if not store:
+        return None
+    schemas = [f"{c}.{s}" for c in catalogs for s in databricks.schemas(profile, ws, c)]
+    if not schemas:
+        raise TracesError(
+            f"you cannot use any schema in the catalogs you see ({', '.join(catalogs)})",
+            "ask for a schema and its grants (docs/databricks.md), or answer no to keep "
+            "traces in the experiment",
+        )
+    schema = questionary.select("Which schema?", choices=schemas).unsafe_ask()
+    repo = config_mod.repo_slug(root)
+
+    def valid(text: str) -> bool | str:
+        try:
+            naming.parse_uc(f"{schema}.{text}", repo)
+        except TracesError as exc:
+            return exc.message
+        return True
+
+    prefix = questionary.text(
+        "Table prefix (one per repository by default):",
+        default=naming.uc_prefix(repo),
+        validate=valid,
+    ).unsafe_ask()
+    listed = [w for w in databricks.warehouses(profile, ws) if w.state not in ("DELETED",)]
+    if not listed:
+        raise TracesError(
+            "this workspace has no SQL warehouse; Unity Catalog trace storage needs one",
+            "create one (SQL > SQL warehouses), or answer no to keep traces in the experiment",
+        )
+    listed.sort(key=lambda w: (w.state != "RUNNING", not w.serverless, w.name.lower()))
+    choices = [
+        questionary.Choice(
+            f"{w.name}  ({w.id}, {w.state}{', serverless' if w.serverless else ''}"
+            f"{'; will be started' if w.state in ('STOPPED', 'STOPPING') else ''})",
+            value=w.id,
+        )
+        for w in listed
+    ]
+    warehouse = questionary.select("Which SQL warehouse?", choices=choices).unsafe_ask()
+    return f"{schema}.{prefix}", str(warehouse)

@@ -71,7 +71,12 @@ def choose(
     return WorkspaceChoice(profile, user, naming.conventional(chosen, user, repo), chosen)
 
 
-def plan(root: Path, choice: WorkspaceChoice, team_env: dict[str, str] | None = None) -> Plan:
+def plan(
+    root: Path,
+    choice: WorkspaceChoice,
+    team_env: dict[str, str] | None = None,
+    personal_env: dict[str, str] | None = None,
+) -> Plan:
     return plan_init(
         root,
         SetupOptions(
@@ -81,6 +86,7 @@ def plan(root: Path, choice: WorkspaceChoice, team_env: dict[str, str] | None = 
             experiment_is_personal=choice.personal,
             user=choice.user,  # traces carry the workspace identity, not a local git e-mail
             extra_team_env=dict(team_env or {}),
+            extra_personal_env=dict(personal_env or {}),
         ),
     )
 
