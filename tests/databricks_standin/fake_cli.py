@@ -28,6 +28,7 @@ _SETTINGS: dict[str, Any] = {
 # legacy Python CLI); later releases look at its content instead. The fake is padded past it.
 SDK_MIN_CLI_SIZE = 1024 * 1024
 TOKEN_LIFETIME = timedelta(hours=1)
+EXPIRY_DELTA = timedelta(seconds=10)
 ISSUES_URL = "https://github.com/databricks/cli/issues/new"
 SETTINGS_SECTION = "__settings__"
 DEFAULT_COMMENT = (
@@ -181,7 +182,9 @@ def cmd_auth_token(args: list[str]) -> int:
             f"`{_login_command(profile, host)}` before retrying. If this fails, please report "
             f"this issue to the Databricks CLI maintainers at {ISSUES_URL}"
         )
-    expired = parse_expiry(entry["expiry"]) <= datetime.now().astimezone()
+    # Like golang.org/x/oauth2, which the CLI uses: a token that expires within 10 s counts as
+    # expired, so no caller gets one that dies on its way to the workspace.
+    expired = parse_expiry(entry["expiry"]) <= datetime.now().astimezone() + EXPIRY_DELTA
     if expired or "--force-refresh" in args:
         if entry.get("refresh_token") == "revoked":
             # Verbatim from databricks/cli libs/auth RewriteAuthError.

@@ -174,15 +174,17 @@ class StandinWorkspace:
         return sum(1 for call in self.cli_calls() if call[:2] == ["auth", "token"])
 
     def short_lived_tokens(self, lifetime_s: float, profile: str | None = None) -> None:
-        """From now on the login's access tokens expire after `lifetime_s` and the workspace
-        refuses them then; each refresh by the CLI issues a new one."""
+        """From now on the login's access tokens expire `lifetime_s` after the CLI issued them
+        and the workspace refuses them then; each refresh by the CLI issues a new one."""
         fake_cli.install_fake_cli(
             self.cli_path.parent,
             token=self.token,
             version=self.cli_version,
             token_lifetime_s=lifetime_s,
         )
-        self._cache(profile or self.profile, fake_cli.short_lived_entry(lifetime_s, self.token))
+        # The cached one has expired already: the next sign-in gets a token that starts its
+        # short life then, not while the signing-in process is still starting.
+        self._cache(profile or self.profile, fake_cli.short_lived_entry(-60, self.token))
 
     def clear_requests(self) -> None:
         (self.root / "server" / "requests.jsonl").unlink(missing_ok=True)

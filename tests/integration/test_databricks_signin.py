@@ -136,7 +136,7 @@ def _cut_answer(transcript: Path) -> tuple[str, str]:
 def test_a_token_that_expires_mid_run_is_refreshed(
     repo: Path, databricks_workspace: StandinWorkspace, tmp_path: Path
 ) -> None:
-    """The login's tokens live 4 s and the workspace refuses them after that. The exporter
+    """The login's tokens live 6 s and the workspace refuses them after that. The exporter
     signs in for the first session, then waits for the second one's answer to reach its
     transcript (as for a Stop that arrives before the file is written); the answer comes
     after the token expired, and the second trace still goes out, on a refreshed token."""
@@ -146,7 +146,7 @@ def test_a_token_that_expires_mid_run_is_refreshed(
     late = copy_recorded("tool_call", tmp_path / "late")
     answer, rest = _cut_answer(late)
     assert fire_hook("Stop", late, repo, last_message=answer).returncode == 0
-    lifetime = 4.0
+    lifetime = 6.0
     ws.short_lived_tokens(lifetime)
     ws.clear_cli_calls()
     ws.clear_requests()
@@ -161,7 +161,7 @@ def test_a_token_that_expires_mid_run_is_refreshed(
         deadline = time.monotonic() + 60
         while not ws.sign_ins() and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert ws.sign_ins() == 1, "the exporter did not sign in"
+        assert ws.sign_ins() >= 1, "the exporter did not sign in"
         time.sleep(lifetime + 2)  # the first token has expired by now
         with late.open("a", encoding="utf-8") as out:
             out.write(rest)
