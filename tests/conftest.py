@@ -153,4 +153,5 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if out and _spent:
         import json
 
+        Path(out).parent.mkdir(parents=True, exist_ok=True)  # a folder named but not made yet
         Path(out).write_text(json.dumps(_spent, indent=1, sort_keys=True), encoding="utf-8")
