@@ -80,6 +80,17 @@ def settings_env(repo: Path) -> dict[str, str]:
     return env
 
 
+def hook_payload(event: str, transcript: Path, repo: Path) -> dict[str, Any]:
+    """The JSON Claude Code writes to a hook's stdin for `event` of the transcript's session."""
+    return {
+        "session_id": transcript.stem,
+        "transcript_path": str(transcript),
+        "cwd": str(repo),
+        "hook_event_name": event,
+        "permission_mode": "default",
+    }
+
+
 def fire_hook(
     event: str,
     transcript: Path,
@@ -91,13 +102,7 @@ def fire_hook(
     """Run `traces hook` the way Claude Code does: payload on stdin, settings env, project dir."""
     import json
 
-    payload = {
-        "session_id": transcript.stem,
-        "transcript_path": str(transcript),
-        "cwd": str(repo),
-        "hook_event_name": event,
-        "permission_mode": "default",
-    }
+    payload = hook_payload(event, transcript, repo)
     if last_message is not None:
         payload["last_assistant_message"] = last_message
     env = {**os.environ, **settings_env(repo), "CLAUDE_PROJECT_DIR": str(repo)}

@@ -23,7 +23,7 @@ from claudetracing.transcript.turns import read_session
 from tests.conftest import new_repo
 from tests.databricks_standin.fixtures import StandinWorkspace
 from tests.sessions import copy_recorded
-from tests.tracing import TRACES, stored_traces, traces
+from tests.tracing import TRACES, hook_payload, stored_traces, traces
 
 BARE_PATH = "/usr/bin:/bin"  # a Claude Code started outside the venv: no `traces` on it
 OLD_COMMAND = "command -v traces >/dev/null 2>&1 && traces hook || true"
@@ -67,13 +67,7 @@ def fire(
     path: str = BARE_PATH,
 ) -> int:
     """Run the hooks of `event` as Claude Code does; how many ran."""
-    payload = {
-        "session_id": transcript.stem,
-        "transcript_path": str(transcript),
-        "cwd": str(repo),
-        "hook_event_name": event,
-        "permission_mode": "default",
-    }
+    payload = hook_payload(event, transcript, repo)
     env = {
         "PATH": path,
         "HOME": os.environ["HOME"],
